@@ -1,0 +1,176 @@
+"""The terminal chat: the same router and handlers as Slack, rendered as text.
+
+Buttons become numbered choices; `/as`, `/dm` and `/channel` switch persona and context,
+so a developer can try every conversation with no chat-platform tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+from dataclasses import dataclass
+from typing import TextIO
+
+from bot.events import Action, AnswerCard, Button, Incoming, Reply, Role
+from bot.router import Router
+
+PLATFORM = "console"
+INDENT = " " * 10
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who you are in the console chat: a user id, a display name, a role and the audience you see."""
+
+    user_id: str
+    name: str
+    role: Role
+    audience: str | None
+
+
+PERSONAS = {
+    "learner": Persona("console-learner", "Sam (learner)", "learner", "everyone"),
+    "manager": Persona("console-manager", "Maria (manager)", "manager", "manager"),
+    "admin": Persona("console-admin", "Lee (L&D admin)", "admin", None),
+}
+
+CONSOLE_HELP = """\
+Type a question, or a number to press a button. Commands:
+  /as learner|manager|admin   switch persona
+  /dm                         talk to learnbot in a direct message (the default)
+  /channel NAME               talk in a channel; learnbot answers in a thread
+  /help                       this help;  help  what learnbot can do
+  /quit                       leave"""
+
+
+def render_card(card: AnswerCard) -> list[str]:
+    """An answer card as terminal lines: title and time, summary, why it matters, link."""
+    head = card.title + (f"  · {card.duration_minutes} min" if card.duration_minutes else "")
+    lines = [head]
+    lines += textwrap.wrap(card.summary, width=78)
+    why = " — ".join(part for part in (card.pillar, card.impact) if part)
+    if why:
+        lines.append(f"Why it matters: {why}")
+    if card.url:
+        lines.append(card.url)
+    return lines
+
+
+def render_reply(reply: Reply, first_number: int = 1) -> list[str]:
+    lines: list[str] = []
+    if reply.text:
+        lines += reply.text.splitlines()
+    if reply.quote:
+        lines += [f"> {line}" for line in reply.quote.splitlines()]
+    if reply.card:
+        lines += render_card(reply.card)
+    if reply.buttons:
+        numbered = (f"[{n}] {b.label}" for n, b in enumerate(reply.buttons, start=first_number))
+        lines.append("   ".join(numbered))
+    return lines
+
+
+class ConsoleChat:
+    """A read-eval-print loop over the router; `handle_line` is what tests drive."""
+
+    def __init__(self, router: Router, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        self.router = router
+        self.stdin, self.stdout = stdin, stdout
+        self.persona = PERSONAS["learner"]
+        self.channel: str | None = None
+        self.choices: list[Button] = []
+        self._threads = itertools.count(1)
+        self.thread_id: str | None = None
+
+    def run(self) -> int:
+        self._say(["Hi! I'm learnbot. Ask me how to do something at work. (/help for commands)"])
+        while True:
+            self.stdout.write(f"{self._where()} you> ")
+            self.stdout.flush()
+            line = self.stdin.readline()
+            if not line or line.strip() in ("/quit", "/exit"):
+                self.stdout.write("\nBye!\n")
+                return 0
+            output = self.handle_line(line)
+            if output:
+                self.stdout.write(output + "\n")
+
+    def handle_line(self, line: str) -> str:
+        """One line from the person; returns what learnbot shows in reply."""
+        text = line.strip()
+        if not text:
+            return ""
+        if text.startswith("/"):
+            return self._console_command(text)
+        if text.isdigit() and self.choices:
+            return self._press(int(text))
+        self.thread_id = f"thread-{next(self._threads)}" if self.channel else None
+        incoming = Incoming(
+            platform=PLATFORM,
+            user_id=self.persona.user_id,
+            user_name=self.persona.name,
+            text=text,
+            channel_id=self.channel or f"dm-{self.persona.user_id}",
+            is_direct=self.channel is None,
+            thread_id=self.thread_id,
+            role=self.persona.role,
+            audience=self.persona.audience,
+        )
+        return self._show(self.router.on_message(incoming))
+
+    def _press(self, number: int) -> str:
+        if not 1 <= number <= len(self.choices):
+            return self._format([f"Pick a number from 1 to {len(self.choices)}, or ask a new question."])
+        button = self.choices[number - 1]
+        action = Action(
+            platform=PLATFORM,
+            user_id=self.persona.user_id,
+            name=button.name,
+            value=button.value,
+            channel_id=self.channel or f"dm-{self.persona.user_id}",
+            thread_id=self.thread_id,
+            role=self.persona.role,
+        )
+        return self._show(self.router.on_action(action))
+
+    def _console_command(self, text: str) -> str:
+        command, _, arg = text.partition(" ")
+        command, arg = command.lower(), arg.strip().lstrip("#")
+        if command == "/help":
+            return CONSOLE_HELP
+        if command == "/as" and arg.lower() in PERSONAS:
+            self.persona = PERSONAS[arg.lower()]
+            self.choices = []
+            return f"(you are now {self.persona.name})"
+        if command == "/as":
+            return f"(unknown persona {arg!r}: use one of {', '.join(PERSONAS)})"
+        if command == "/dm":
+            self.channel = None
+            return "(now in a direct message with learnbot)"
+        if command == "/channel" and arg:
+            self.channel = arg
+            return f"(now in #{arg}: learnbot answers in a thread)"
+        return f"(unknown command {command!r}: type /help)"
+
+    def _show(self, replies: list[Reply]) -> str:
+        lines: list[str] = []
+        buttons: list[Button] = []
+        for reply in replies:
+            lines += render_reply(reply, first_number=len(buttons) + 1)
+            buttons += reply.buttons
+        self.choices = buttons
+        return self._format(lines)
+
+    def _format(self, lines: list[str]) -> str:
+        if not lines:
+            return ""
+        prefix = "learnbot ▸ " + ("(in thread) " if self.channel else "")
+        return "\n".join([prefix + lines[0], *(INDENT + line for line in lines[1:])])
+
+    def _say(self, lines: list[str]) -> None:
+        self.stdout.write(self._format(lines) + "\n")
+
+    def _where(self) -> str:
+        place = f"#{self.channel}" if self.channel else "dm"
+        return f"[{self.persona.role} · {place}]"

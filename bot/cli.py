@@ -1,0 +1,179 @@
+"""The `learnbot` command: index content, ask, chat, migrate and evaluate search.
+
+Every command reads app.yaml (`--config`, or LEARNBOT_CONFIG) and secrets from the
+environment or `.env`. A bad app.yaml or an old database stops the command with exit
+code 2 and a message saying what to fix, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from storage.db import DatabaseError
+
+EXIT_USAGE = 2
+log = logging.getLogger("learnbot")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    updates = {}
+    if args.config:
+        updates["config_path"] = Path(args.config)
+    if args.data_dir:
+        updates["data_dir"] = Path(args.data_dir)
+    return settings.model_copy(update=updates)
+
+
+def _log_to_file(settings: Settings) -> None:
+    """Logs go to a file under the data directory, never into the chat on the terminal."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.data_dir / "learnbot.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Create or migrate the database schema to the latest revision."""
+    from storage.db import make_engine, upgrade
+
+    settings = _settings(args)
+    engine = make_engine(settings.db_url)
+    revision = upgrade(engine)
+    print(f"database at revision {revision} ({engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Read every content source in app.yaml and update storage incrementally."""
+    from bot.app import prepare
+
+    summary = prepare(_settings(args), progress=not args.no_progress)
+    for problem in summary.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"indexed: {summary.line()}")
+    return 1 if args.strict and summary.problems else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question as learnbot would, then list the top results with their scores."""
+    from bot.adapters.console import PERSONAS, render_card
+    from bot.app import open_bot
+    from content_index.search import Filters, search
+    from handlers.cards import card_for
+    from storage.content import get_content
+
+    bot = open_bot(_settings(args))
+    persona = PERSONAS[args.persona]
+    hits = search(bot.index, args.question, filters=Filters(audience=persona.audience), k=args.k)
+    with bot.session() as session:
+        if hits and hits[0].confidence >= bot.threshold:
+            item = get_content(session=session, content_id=hits[0].id)
+            assert item is not None
+            card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
+            print("\n".join(render_card(card)))
+        else:
+            print("No lesson for that yet (it would be logged as a content gap).")
+        print(f"\ntop {len(hits)} (answer threshold {bot.threshold:.2f}):")
+        for rank, hit in enumerate(hits, start=1):
+            item = get_content(session=session, content_id=hit.id)
+            title = item.title if item else hit.id
+            print(f"{rank:>3}. {hit.score:8.3f}  conf {hit.confidence:.2f}  {hit.id}  {title}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Chat with learnbot in the terminal, as a learner, a manager or an L&D admin."""
+    from bot.adapters.console import PERSONAS, ConsoleChat
+    from bot.app import open_bot
+    from bot.router import Router
+
+    settings = _settings(args)
+    _log_to_file(settings)
+    chat = ConsoleChat(Router(open_bot(settings)))
+    chat.persona = PERSONAS[args.persona]
+    return chat.run()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score search on labelled questions: Recall@1, Recall@5, MRR@10 and latency."""
+    from content_index.evaluation import evaluate, load_jsonl_corpus, load_queries
+    from content_index.search import DEFAULT_THRESHOLD, SearchIndex
+
+    index = SearchIndex(load_jsonl_corpus(Path(args.corpus)))
+    queries = load_queries(Path(args.queries))
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    report = evaluate(index, queries, threshold=threshold)
+    print(json.dumps(report.as_dict()) if args.json else report.format_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="learnbot",
+        description="In-workflow learning chatbot: answers questions with the best micro-lesson.",
+    )
+    parser.add_argument("--config", help="path to app.yaml (default: $LEARNBOT_CONFIG or ./app.yaml)")
+    parser.add_argument("--data-dir", help="where the SQLite database and logs live (default: .learnbot)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_commands.add_parser("upgrade", help=cmd_db_upgrade.__doc__).set_defaults(func=cmd_db_upgrade)
+
+    index = commands.add_parser("index", help=cmd_index.__doc__, description=cmd_index.__doc__)
+    index.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    index.add_argument("--strict", action="store_true", help="exit 1 when any file had a problem")
+    index.set_defaults(func=cmd_index)
+
+    ask = commands.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--as", dest="persona", choices=["learner", "manager", "admin"], default="admin",
+                     help="whose view of the library to search (default: admin, who sees everything)")
+    ask.add_argument("-k", type=int, default=5, help="how many results to list (default 5)")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = commands.add_parser("chat", help=cmd_chat.__doc__, description=cmd_chat.__doc__)
+    chat.add_argument("--as", dest="persona", choices=["learner", "manager", "admin"], default="learner",
+                      help="who you are at the start (switch with /as in the chat)")
+    chat.set_defaults(func=cmd_chat)
+
+    ev = commands.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
+    ev.add_argument("--corpus", required=True, help='JSONL of {"id", "title", "body"} items')
+    ev.add_argument("--queries", required=True, help='JSONL of {"id", "text", "relevant": [ids]} questions')
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ev.add_argument("--threshold", type=float, help="answer threshold for the answer-rate figures")
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was changed; fix the file and run the command again", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

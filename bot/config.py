@@ -1,0 +1,310 @@
+"""app.yaml (behaviour) and environment (secrets), each loaded into one validated object.
+
+A bad app.yaml raises `ConfigError` whose lines name the key path and the problem,
+e.g. ``pathways[1].steps[2]: unknown content id 'excel-pivots'``. Loading never touches
+stored data, so the CLI can refuse to start before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from content_index.sources.base import slugify
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+Id = Annotated[str, Field(pattern=_ID_RE.pattern, max_length=100)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """app.yaml could not be used; `problems` holds one 'key.path: what is wrong' line each."""
+
+    def __init__(self, path: str | Path, problems: Sequence[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        super().__init__(f"{self.path}: " + "; ".join(self.problems))
+
+    def __str__(self) -> str:
+        lines = [f"{self.path} has {len(self.problems)} problem(s):"]
+        lines += [f"  {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pillar(_Strict):
+    """A strategic pillar every lesson and pathway ties back to."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    imperative: str = ""
+
+
+class Audience(_Strict):
+    """Who a pathway is for; all empty means everyone."""
+
+    roles: list[str] = []
+    teams: list[str] = []
+    users: list[str] = []
+
+
+class Pathway(_Strict):
+    """A hero pathway: ordered steps of content ids tied to a strategic imperative."""
+
+    id: Id
+    title: str = Field(min_length=1)
+    pillar: str
+    imperative: str = ""
+    audience: Audience = Audience()
+    cadence_days: int = Field(default=7, ge=1, le=90)
+    due: dt.date | None = None
+    steps: list[str] = Field(min_length=1)
+
+
+class WorkingHours(_Strict):
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 30)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> WorkingHours:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+
+class NudgePolicy(_Strict):
+    """How politely nudges are sent: time zone, working hours, quiet days, weekly cap."""
+
+    default_timezone: str = "UTC"
+    working_hours: WorkingHours = WorkingHours()
+    quiet_days: list[str] = ["sat", "sun"]
+    max_per_week: int = Field(default=3, ge=0, le=50)
+    follow_up_days: int = Field(default=3, ge=1, le=60)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/London')") from None
+        return value
+
+    @field_validator("quiet_days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        days = [day.strip().lower()[:3] for day in value]
+        for day in days:
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown day {day!r} (use mon, tue, wed, thu, fri, sat, sun)")
+        return days
+
+
+class Channels(_Strict):
+    """Where learnbot posts: the SME channel for unanswered questions, announcements."""
+
+    sme: str | None = None
+    announcements: str | None = None
+
+
+class MarkdownSource(_Strict):
+    name: Id
+    type: Literal["markdown"]
+    path: str
+
+
+class CsvSource(_Strict):
+    name: Id
+    type: Literal["csv"]
+    path: str
+    columns: dict[str, str] = {}
+    list_separator: str = ";"
+
+
+class LmsPackagesSource(_Strict):
+    name: Id
+    type: Literal["lms_packages"]
+    path: str
+
+
+ContentSource = Annotated[MarkdownSource | CsvSource | LmsPackagesSource, Field(discriminator="type")]
+
+
+class SearchSettings(_Strict):
+    """How sure search must be before answering, and how many alternatives to show."""
+
+    answer_threshold: float | None = Field(default=None, ge=0, le=1)
+    alternatives: int = Field(default=2, ge=0, le=5)
+
+
+class AppConfig(_Strict):
+    """Everything in app.yaml."""
+
+    organisation: str = "Our company"
+    pillars: list[Pillar] = Field(min_length=1)
+    pathways: list[Pathway] = []
+    nudges: NudgePolicy = NudgePolicy()
+    channels: Channels = Channels()
+    admins: list[str] = []
+    smes: list[str] = []
+    content_sources: list[ContentSource] = []
+    search: SearchSettings = SearchSettings()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def pillar(self, pillar_id: str | None) -> Pillar | None:
+        return next((p for p in self.pillars if p.id == pillar_id), None)
+
+    def resolve(self, path: str) -> Path:
+        """Source paths are relative to the folder app.yaml lives in."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+
+def _loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("markdown", "csv", "lms_packages") and out.endswith("]"):
+            continue  # pydantic names the union member tried; the user did not write it
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} is not a valid id (lowercase letters, digits and hyphens)"
+    if kind == "union_tag_invalid":
+        return f"unknown source type {error['input'].get('type')!r} (use markdown, csv or lms_packages)"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _cross_checks(config: AppConfig) -> list[str]:
+    problems: list[str] = []
+    pillar_ids = {p.id for p in config.pillars}
+    for kind, items in (("pillars", config.pillars), ("pathways", config.pathways)):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.id in seen:
+                problems.append(f"{kind}[{index}].id: duplicate id {item.id!r} (first at {kind}[{seen[item.id]}])")
+            seen.setdefault(item.id, index)
+    for index, pathway in enumerate(config.pathways):
+        if pathway.pillar not in pillar_ids:
+            known = ", ".join(sorted(pillar_ids))
+            problems.append(f"pathways[{index}].pillar: unknown pillar {pathway.pillar!r} (known: {known})")
+    names: dict[str, int] = {}
+    for index, source in enumerate(config.content_sources):
+        if source.name in names:
+            problems.append(f"content_sources[{index}].name: duplicate source name {source.name!r}")
+        names.setdefault(source.name, index)
+        if not config.resolve(source.path).exists():
+            problems.append(f"content_sources[{index}].path: {source.path!r} does not exist")
+    return problems
+
+
+def load_config(path: str | Path) -> AppConfig:
+    """Read and validate app.yaml; raise `ConfigError` listing every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, [f"{where}: not valid YAML ({problem})"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(path, ["(top level): expected a mapping of keys like 'pillars:' and 'pathways:'"])
+    try:
+        config = AppConfig.model_validate({**data, "base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        problems = [f"{_loc(err['loc'])}: {_message(err)}" for err in exc.errors()]
+        raise ConfigError(path, problems) from None
+    problems = _cross_checks(config)
+    if problems:
+        raise ConfigError(path, problems)
+    return config
+
+
+def check_content_references(config: AppConfig, known_ids: Iterable[str], path: str | Path) -> None:
+    """Every pathway step must name content that exists; raise `ConfigError` otherwise."""
+    known = set(known_ids)
+    problems = []
+    for p_index, pathway in enumerate(config.pathways):
+        for s_index, step in enumerate(pathway.steps):
+            if slugify(step) not in known:
+                problems.append(f"pathways[{p_index}].steps[{s_index}]: unknown content id {step!r}")
+    if problems:
+        raise ConfigError(path, problems)
+
+
+class Settings(BaseModel):
+    """Secrets and locations, from the environment or a .env file; never from app.yaml."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path = Path(".learnbot")
+    database_url: str | None = None
+    config_path: Path = Path("app.yaml")
+    slack_bot_token: str | None = Field(default=None, repr=False)
+    slack_signing_secret: str | None = Field(default=None, repr=False)
+    slack_app_token: str | None = Field(default=None, repr=False)
+    log_level: str = "INFO"
+
+    @property
+    def db_url(self) -> str:
+        """`DATABASE_URL` when set (PostgreSQL), else a SQLite file in the data directory."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url.removeprefix("postgres://")
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'learnbot.db').resolve()}"
+
+    @property
+    def has_slack(self) -> bool:
+        return bool(self.slack_bot_token)
+
+
+def load_settings(env: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
+    """Environment variables win over `.env`; unset values keep their defaults."""
+    values: dict[str, str | None] = {}
+    if env is None:
+        values.update(dotenv_values(env_file) if Path(env_file).exists() else {})
+        values.update(os.environ)
+    else:
+        values.update(env)
+    mapping = {
+        "LEARNBOT_DATA_DIR": "data_dir",
+        "DATABASE_URL": "database_url",
+        "LEARNBOT_CONFIG": "config_path",
+        "SLACK_BOT_TOKEN": "slack_bot_token",
+        "SLACK_SIGNING_SECRET": "slack_signing_secret",
+        "SLACK_APP_TOKEN": "slack_app_token",
+        "LEARNBOT_LOG_LEVEL": "log_level",
+    }
+    return Settings(**{field: values[key] for key, field in mapping.items() if values.get(key)})

@@ -1,0 +1,43 @@
+"""Map neutral events to handlers, one database transaction per event, duplicates dropped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.app import LearnBot
+from bot.events import Action, Incoming, Reply
+from handlers.answer import answer_question
+from handlers.commands import show_gaps, show_help
+from handlers.feedback import on_feedback
+from storage.events import first_delivery
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[..., list[Reply]]
+COMMANDS: dict[str, MessageHandler] = {"help": show_help, "?": show_help, "gaps": show_gaps}
+ACTIONS: dict[str, Callable[..., list[Reply]]] = {"helpful": on_feedback, "not_helpful": on_feedback}
+UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
+
+
+class Router:
+    """The one entry point adapters call; returns the replies to render."""
+
+    def __init__(self, bot: LearnBot) -> None:
+        self.bot = bot
+
+    def on_message(self, incoming: Incoming) -> list[Reply]:
+        with self.bot.session() as session:
+            if incoming.event_id and not first_delivery(session=session, event_id=incoming.event_id):
+                log.info("dropping duplicate event %s", incoming.event_id)
+                return []
+            command = COMMANDS.get(incoming.text.strip().lower().lstrip("/"))
+            handler = command or answer_question
+            return handler(incoming, session=session, bot=self.bot)
+
+    def on_action(self, action: Action) -> list[Reply]:
+        handler = ACTIONS.get(action.name)
+        if handler is None:
+            return [Reply(text=UNKNOWN_ACTION)]
+        with self.bot.session() as session:
+            return handler(action, session=session, bot=self.bot)

@@ -1,0 +1,128 @@
+"""`learnbot index`: read every configured source, then bring storage in line, incrementally.
+
+Unchanged items (same content hash) are skipped, changed ones updated, ones a source no
+longer has are marked inactive (never deleted). A broken file is reported and skipped,
+and whatever was stored for it stays as it was.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.config import AppConfig, ContentSource, CsvSource, LmsPackagesSource, MarkdownSource
+from content_index.sources.base import ScanResult, SourceProblem
+from content_index.sources.csv_catalogue import read_csv_catalogue
+from content_index.sources.lms_packages import read_lms_packages
+from content_index.sources.markdown import read_markdown_folder
+from storage.content import all_content, deactivate, upsert_item
+
+PROGRESS_MIN_FILES = 200
+
+
+@dataclass
+class IndexSummary:
+    """What one indexing run did, for the one-line summary and for tests."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    problems: list[SourceProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems)
+
+    def line(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deactivated} deactivated, {self.errors} errors"
+        )
+
+
+def _progress_bar(enabled: bool) -> Callable[[Iterable[Any]], Iterable[Any]] | None:
+    """A tqdm bar on stderr for big folders, only where a person is watching."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def wrap(items: Iterable[Any]) -> Iterable[Any]:
+        items = list(items)
+        if len(items) < PROGRESS_MIN_FILES:
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, desc="indexing", unit="file", file=sys.stderr, leave=False)
+
+    return wrap
+
+
+def scan_source(source: ContentSource, config: AppConfig, *, progress: bool = False) -> ScanResult:
+    """Read one configured source without touching storage."""
+    path = config.resolve(source.path)
+    if isinstance(source, MarkdownSource):
+        return read_markdown_folder(path, source=source.name, progress=_progress_bar(progress))
+    if isinstance(source, CsvSource):
+        return read_csv_catalogue(
+            path, source=source.name, columns=source.columns, list_separator=source.list_separator
+        )
+    if isinstance(source, LmsPackagesSource):
+        return read_lms_packages(path, source=source.name)
+    raise TypeError(f"unknown source type {type(source).__name__}")
+
+
+def scan_all(config: AppConfig, *, progress: bool = False) -> ScanResult:
+    """Every source's items, with an id claimed twice reported at its second place."""
+    result = ScanResult()
+    first_seen: dict[str, str] = {}
+    for source in config.content_sources:
+        scanned = scan_source(source, config, progress=progress)
+        result.problems.extend(scanned.problems)
+        if scanned.problems and not scanned.items:
+            result.failed_sources.add(source.name)
+        for item in scanned.items:
+            if item.id in first_seen:
+                result.problems.append(
+                    SourceProblem(item.location, f"duplicate content id {item.id!r} (also in {first_seen[item.id]})")
+                )
+                continue
+            first_seen[item.id] = item.location
+            result.items.append(item)
+    return result
+
+
+def _protected(location: str, problems: list[SourceProblem]) -> bool:
+    """True when a stored item lives in a file that failed to read this time: keep it as it is."""
+    return any(location == p.path or location.startswith((p.path.rstrip("/") + "/", p.path + ":")) for p in problems)
+
+
+def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> IndexSummary:
+    """Bring stored content in line with a scan; returns what changed."""
+    summary = IndexSummary(problems=list(scan.problems))
+    stored = all_content(session=session)
+    pillar_ids = {p.id for p in config.pillars}
+    for item in scan.items:
+        change = upsert_item(session=session, item=item, existing=stored.get(item.id))
+        setattr(summary, change, getattr(summary, change) + 1)
+        if item.pillar and item.pillar not in pillar_ids:
+            summary.warnings.append(
+                f"{item.location}: pillar {item.pillar!r} is not in app.yaml (known: {', '.join(sorted(pillar_ids))})"
+            )
+    seen = {item.id for item in scan.items}
+    for row in stored.values():
+        if not row.active or row.id in seen or row.source in scan.failed_sources:
+            continue
+        if not _protected(row.location, scan.problems):
+            deactivate(session=session, item=row)
+            summary.deactivated += 1
+    return summary
+
+
+def source_roots(config: AppConfig) -> list[Path]:
+    return [config.resolve(source.path) for source in config.content_sources]

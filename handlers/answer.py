@@ -1,0 +1,55 @@
+"""Answer a question with the best micro-lesson, or say honestly there is none yet (a content gap)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.app import LearnBot
+from bot.events import Incoming, Reply
+from content_index.search import Filters, search
+from handlers.cards import card_for, feedback_buttons
+from storage.content import get_content
+from storage.questions import record_question
+from storage.users import ensure_user, remember_conversation
+
+NO_LESSON = (
+    "I don't have a lesson for that yet. I've logged your question as a content gap, "
+    "so the L&D team can see what people need."
+)
+EMPTY_QUESTION = "Ask me anything you're stuck on at work, e.g. _how do I give feedback to a peer?_"
+
+
+def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> list[Reply]:
+    """Search, record the question and what was shown, and reply with an answer card or an honest gap."""
+    question = incoming.text.strip()
+    if not question:
+        return [Reply(text=EMPTY_QUESTION)]
+    user = ensure_user(
+        session=session,
+        platform=incoming.platform,
+        platform_user_id=incoming.user_id,
+        display_name=incoming.user_name,
+        role=incoming.role,
+    )
+    if incoming.is_direct:
+        remember_conversation(session=session, user=user, platform=incoming.platform, channel_id=incoming.channel_id)
+    hits = search(bot.index, question, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives)
+    answered = bool(hits) and hits[0].confidence >= bot.threshold
+    shown = [(hit.id, hit.confidence) for hit in hits] if answered else []
+    recorded = record_question(
+        session=session,
+        user_id=user.id,
+        platform=incoming.platform,
+        channel_id=incoming.channel_id,
+        thread_id=incoming.thread_id,
+        text=question,
+        shown=shown,
+        answered=answered,
+    )
+    if not answered:
+        recorded.confidence = hits[0].confidence if hits else 0.0
+        return [Reply(text=NO_LESSON, quote=question)]
+    item = get_content(session=session, content_id=hits[0].id)
+    assert item is not None and recorded.id is not None
+    card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
+    return [Reply(card=card, buttons=feedback_buttons(recorded.id, item.id))]

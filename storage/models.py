@@ -1,0 +1,199 @@
+"""SQLModel tables: the one record of people, content, pathways, questions, feedback and deliveries.
+
+Times are stored in UTC. Lists (skills, impact tags, audience) are JSON columns so the
+same schema works on SQLite and PostgreSQL. Schema changes go through Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
+
+
+class User(SQLModel, table=True):
+    """A person on one chat platform, with the time zone nudges use and their manager."""
+
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=100, index=True)
+    display_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    timezone: str | None = Field(default=None, max_length=64)
+    role: str | None = Field(default=None, max_length=40)
+    team: str | None = Field(default=None, max_length=100)
+    manager_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class ContentItem(SQLModel, table=True):
+    """A micro-lesson or catalogue entry; never deleted, only marked inactive when its source drops it."""
+
+    id: str = Field(primary_key=True, max_length=200)
+    source: str = Field(max_length=100, index=True)
+    kind: str = Field(default="lesson", max_length=20)
+    title: str = Field(max_length=500)
+    summary: str = Field(default="", sa_type=Text)
+    body: str = Field(default="", sa_type=Text)
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    pillar: str | None = Field(default=None, max_length=100, index=True)
+    impact: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    audience: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    duration_minutes: int | None = None
+    url: str | None = Field(default=None, max_length=2000)
+    reviewed: dt.date | None = None
+    content_hash: str = Field(max_length=64)
+    location: str = Field(default="", max_length=1000)
+    active: bool = Field(default=True, index=True)
+    created_at: dt.datetime = _when(default_factory=utcnow)
+    updated_at: dt.datetime = _when(default_factory=utcnow)
+    deactivated_at: dt.datetime | None = _when(default=None)
+
+
+class Pillar(SQLModel, table=True):
+    """A strategic pillar, mirrored from app.yaml so reports can join on it."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    imperative: str = Field(default="", sa_type=Text)
+
+
+class Pathway(SQLModel, table=True):
+    """A hero pathway tied to a strategic imperative."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    title: str = Field(max_length=300)
+    pillar_id: str = Field(foreign_key="pillar.id", max_length=100)
+    imperative: str = Field(default="", sa_type=Text)
+    audience: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    cadence_days: int = 7
+    due: dt.date | None = None
+    active: bool = True
+
+
+class PathwayStep(SQLModel, table=True):
+    """One ordered step of a pathway, naming a content item."""
+
+    pathway_id: str = Field(foreign_key="pathway.id", primary_key=True, max_length=100)
+    position: int = Field(primary_key=True)
+    content_id: str = Field(foreign_key="contentitem.id", max_length=200)
+
+
+class Enrolment(SQLModel, table=True):
+    """A learner on a pathway: how they joined and whether they are still on it."""
+
+    __table_args__ = (UniqueConstraint("user_id", "pathway_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    pathway_id: str = Field(foreign_key="pathway.id", max_length=100)
+    joined_by: str = Field(default="self", max_length=20)
+    status: str = Field(default="active", max_length=20)
+    enrolled_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class StepProgress(SQLModel, table=True):
+    """Progress on one content item in an enrolment: started, completed, applied."""
+
+    __table_args__ = (UniqueConstraint("enrolment_id", "content_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    content_id: str = Field(foreign_key="contentitem.id", max_length=200)
+    started_at: dt.datetime | None = _when(default=None)
+    completed_at: dt.datetime | None = _when(default=None)
+    applied_at: dt.datetime | None = _when(default=None)
+    takeaway: str | None = Field(default=None, sa_type=Text)
+    share_with_manager: bool = False
+
+
+class Question(SQLModel, table=True):
+    """A question someone asked, whether it was answered, and if not, a content gap."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    platform: str = Field(max_length=20)
+    channel_id: str = Field(default="", max_length=100)
+    thread_id: str | None = Field(default=None, max_length=100)
+    text: str = Field(sa_type=Text)
+    answered: bool = True
+    confidence: float = 0.0
+    asked_at: dt.datetime = _when(default_factory=utcnow, index=True)
+
+
+class AnswerShown(SQLModel, table=True):
+    """One lesson shown for a question, with its rank (0 is the answer card)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question.id", index=True)
+    content_id: str = Field(foreign_key="contentitem.id", max_length=200)
+    rank: int = 0
+    confidence: float = 0.0
+    shown_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class Feedback(SQLModel, table=True):
+    """A learner's verdict on a lesson: helpful / not helpful, or 1-5 ratings."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    content_id: str = Field(foreign_key="contentitem.id", max_length=200, index=True)
+    question_id: int | None = Field(default=None, foreign_key="question.id")
+    verdict: str = Field(max_length=20)
+    relevance: int | None = None
+    clarity: int | None = None
+    comment: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class ConversationReference(SQLModel, table=True):
+    """How to reach a user later on their platform, stored at first contact."""
+
+    __table_args__ = (UniqueConstraint("user_id", "platform"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    platform: str = Field(max_length=20)
+    channel_id: str = Field(max_length=100)
+    service_url: str | None = Field(default=None, max_length=500)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver later; the idempotency key makes enqueueing twice a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=300, unique=True)
+    platform: str = Field(max_length=20)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    channel_id: str | None = Field(default=None, max_length=100)
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20, index=True)
+    due_at: dt.datetime = _when(default_factory=utcnow, index=True)
+    attempts: int = 0
+    lease_until: dt.datetime | None = _when(default=None)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    sent_at: dt.datetime | None = _when(default=None)
+    created_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """An inbound event id already handled, so retries and duplicates never answer twice."""
+
+    id: str = Field(primary_key=True, max_length=300)
+    processed_at: dt.datetime = _when(default_factory=utcnow)

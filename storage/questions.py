@@ -1,0 +1,83 @@
+"""Questions asked, the lessons shown for them, and feedback: the raw material of reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from storage.models import AnswerShown, Feedback, Question
+
+
+def record_question(
+    *,
+    session: Session,
+    user_id: int | None,
+    platform: str,
+    channel_id: str,
+    thread_id: str | None,
+    text: str,
+    shown: Sequence[tuple[str, float]],
+    answered: bool,
+) -> Question:
+    """Store a question and every lesson shown for it (rank 0 is the answer card)."""
+    question = Question(
+        user_id=user_id,
+        platform=platform,
+        channel_id=channel_id,
+        thread_id=thread_id,
+        text=text,
+        answered=answered,
+        confidence=shown[0][1] if shown else 0.0,
+    )
+    session.add(question)
+    session.flush()
+    assert question.id is not None
+    for rank, (content_id, confidence) in enumerate(shown):
+        session.add(AnswerShown(question_id=question.id, content_id=content_id, rank=rank, confidence=confidence))
+    return question
+
+
+def answers_shown(*, session: Session, question_id: int) -> list[AnswerShown]:
+    return list(
+        session.exec(select(AnswerShown).where(AnswerShown.question_id == question_id).order_by(AnswerShown.rank))
+    )
+
+
+def record_feedback(
+    *,
+    session: Session,
+    user_id: int | None,
+    content_id: str,
+    verdict: str,
+    question_id: int | None = None,
+    relevance: int | None = None,
+    clarity: int | None = None,
+    comment: str | None = None,
+) -> Feedback:
+    """Store a verdict; a second click on the same answer replaces the first rather than adding."""
+    existing = None
+    if question_id is not None and verdict in ("helpful", "not_helpful"):
+        existing = session.exec(
+            select(Feedback).where(
+                Feedback.question_id == question_id,
+                Feedback.content_id == content_id,
+                Feedback.user_id == user_id,
+                col(Feedback.verdict).in_(("helpful", "not_helpful")),
+            )
+        ).first()
+    feedback = existing or Feedback(user_id=user_id, content_id=content_id, question_id=question_id, verdict=verdict)
+    feedback.verdict, feedback.relevance, feedback.clarity = verdict, relevance, clarity
+    feedback.comment = comment
+    session.add(feedback)
+    return feedback
+
+
+def content_gaps(*, session: Session, limit: int = 10) -> list[Question]:
+    """The most recent questions learnbot could not answer, or whose answers were all marked not helpful."""
+    missed = select(Feedback.question_id).where(Feedback.verdict == "not_helpful")
+    helped = select(Feedback.question_id).where(Feedback.verdict == "helpful", col(Feedback.question_id).is_not(None))
+    gap = or_(col(Question.answered).is_(False), and_(col(Question.id).in_(missed), col(Question.id).not_in(helped)))
+    query = select(Question).where(gap).order_by(col(Question.asked_at).desc(), col(Question.id).desc()).limit(limit)
+    return list(session.exec(query))
