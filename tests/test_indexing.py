@@ -96,8 +96,9 @@ def test_broken_file_is_reported_with_line_and_keeps_what_was_stored(library: tu
 
     summary = prepare(settings)
     problems = sorted(str(p) for p in summary.problems)
-    assert problems == [
-        "lessons/bad-yaml.md:3: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'",
+    # The YAML parser's own wording differs between libyaml and pure Python; the place does not.
+    assert problems[0].startswith("lessons/bad-yaml.md:3: front matter is not valid YAML: ")
+    assert problems[1:] == [
         "lessons/no-title.md:1: missing required 'title'",
         "lessons/xlookup.md:8: 'duration_minutes' must be a whole number of minutes, got 'five'",
     ]

@@ -1,0 +1,1 @@
+"""Speed, memory and quality tables; run all with `make bench` (python -m benchmarks)."""

@@ -1,0 +1,6 @@
+"""Run every benchmark and print its table."""
+
+from benchmarks import indexing
+
+print("## Indexing\n")
+indexing.main()
