@@ -42,11 +42,45 @@ STEP = textwrap.dedent(
     """
 )
 
-WORDS = (
-    "report meeting customer feedback excel pivot table calendar expense claim privacy data escalation "
-    "python automate status update manager team goal quarter budget forecast invoice travel booking "
-    "security password phishing onboarding mentor review slide presentation email inbox rule"
-).split()
+WORDS = [
+    "report",
+    "meeting",
+    "customer",
+    "feedback",
+    "excel",
+    "pivot",
+    "table",
+    "calendar",
+    "expense",
+    "claim",
+    "privacy",
+    "data",
+    "escalation",
+    "python",
+    "automate",
+    "status",
+    "update",
+    "manager",
+    "team",
+    "goal",
+    "quarter",
+    "budget",
+    "forecast",
+    "invoice",
+    "travel",
+    "booking",
+    "security",
+    "password",
+    "phishing",
+    "onboarding",
+    "mentor",
+    "review",
+    "slide",
+    "presentation",
+    "email",
+    "inbox",
+    "rule",
+]
 
 
 def generate_library(folder: Path, count: int, seed: int = 7) -> Path:
@@ -74,7 +108,10 @@ def generate_library(folder: Path, count: int, seed: int = 7) -> Path:
 def run_step(step: str, data_dir: Path, config: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-c", STEP, step, str(data_dir), str(config)],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -96,10 +133,16 @@ def main() -> None:
             source["path"] = str(ROOT / source["path"])
         (work / "sample.yaml").write_text(yaml.safe_dump(sample))
         big = generate_library(work / "big", 5000)
-        (work / "big.yaml").write_text(yaml.safe_dump({
-            "pillars": [{"id": p, "name": p} for p in ("customer-trust", "efficiency", "people-growth")],
-            "content_sources": [{"name": "big", "type": "markdown", "path": str(big)}],
-        }))
+        (work / "big.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "pillars": [
+                        {"id": p, "name": p} for p in ("customer-trust", "efficiency", "people-growth")
+                    ],
+                    "content_sources": [{"name": "big", "type": "markdown", "path": str(big)}],
+                }
+            )
+        )
         rows = measure("sample library", work / "sample.yaml", work)
         rows += measure("5,000 lessons", work / "big.yaml", work)
     print("| library | step | items | seconds | x scan | peak MB | x scan |")
@@ -110,7 +153,8 @@ def main() -> None:
         ref = base[label]
         print(
             f"| {label} | {step} | {int(result['items'])} | {result['seconds']:.3f} | "
-            f"{result['seconds'] / ref['seconds']:.2f} | {result['peak_mb']:.0f} | {result['peak_mb'] / ref['peak_mb']:.2f} |"
+            f"{result['seconds'] / ref['seconds']:.2f} | {result['peak_mb']:.0f} | "
+            f"{result['peak_mb'] / ref['peak_mb']:.2f} |"
         )
 
 

@@ -78,7 +78,11 @@ def open_bot(settings: Settings) -> LearnBot:
     require_current(engine)
     names = pillar_names(config)
     with session_scope(engine) as session:
-        check_content_references(config, {i.id for i in active_content(session=session)}, settings.config_path)
+        check_content_references(
+            config, {i.id for i in active_content(session=session)}, settings.config_path
+        )
         index = build_index(session=session, pillar_names=names)
     log.info("search index ready: %d items", len(index))
-    return LearnBot(config=config, engine=engine, index=index, config_path=settings.config_path, pillar_names=names)
+    return LearnBot(
+        config=config, engine=engine, index=index, config_path=settings.config_path, pillar_names=names
+    )

@@ -80,7 +80,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if hits and hits[0].confidence >= bot.threshold:
             item = get_content(session=session, content_id=hits[0].id)
             assert item is not None
-            card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
+            card = card_for(
+                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence
+            )
             print("\n".join(render_card(card)))
         else:
             print("No lesson for that yet (it would be logged as a content gap).")
@@ -107,12 +109,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score search on labelled questions: Recall@1, Recall@5, MRR@10 and latency."""
+    from bot.app import open_bot
     from content_index.evaluation import evaluate, load_jsonl_corpus, load_queries
     from content_index.search import DEFAULT_THRESHOLD, SearchIndex
 
-    index = SearchIndex(load_jsonl_corpus(Path(args.corpus)))
     queries = load_queries(Path(args.queries))
-    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    if args.corpus:
+        index, threshold = SearchIndex(load_jsonl_corpus(Path(args.corpus))), DEFAULT_THRESHOLD
+    else:
+        bot = open_bot(_settings(args))
+        index, threshold = bot.index, bot.threshold
+    threshold = threshold if args.threshold is None else args.threshold
     report = evaluate(index, queries, threshold=threshold)
     print(json.dumps(report.as_dict()) if args.json else report.format_table())
     return 0
@@ -138,18 +145,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--as", dest="persona", choices=["learner", "manager", "admin"], default="admin",
-                     help="whose view of the library to search (default: admin, who sees everything)")
+    ask.add_argument(
+        "--as",
+        dest="persona",
+        choices=["learner", "manager", "admin"],
+        default="admin",
+        help="whose view of the library to search (default: admin, who sees everything)",
+    )
     ask.add_argument("-k", type=int, default=5, help="how many results to list (default 5)")
     ask.set_defaults(func=cmd_ask)
 
     chat = commands.add_parser("chat", help=cmd_chat.__doc__, description=cmd_chat.__doc__)
-    chat.add_argument("--as", dest="persona", choices=["learner", "manager", "admin"], default="learner",
-                      help="who you are at the start (switch with /as in the chat)")
+    chat.add_argument(
+        "--as",
+        dest="persona",
+        choices=["learner", "manager", "admin"],
+        default="learner",
+        help="who you are at the start (switch with /as in the chat)",
+    )
     chat.set_defaults(func=cmd_chat)
 
     ev = commands.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
-    ev.add_argument("--corpus", required=True, help='JSONL of {"id", "title", "body"} items')
+    ev.add_argument("--corpus", help='JSONL of {"id", "title", "body"} items (default: the indexed library)')
     ev.add_argument("--queries", required=True, help='JSONL of {"id", "text", "relevant": [ids]} questions')
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.add_argument("--threshold", type=float, help="answer threshold for the answer-rate figures")

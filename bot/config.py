@@ -205,7 +205,9 @@ def _cross_checks(config: AppConfig) -> list[str]:
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             if item.id in seen:
-                problems.append(f"{kind}[{index}].id: duplicate id {item.id!r} (first at {kind}[{seen[item.id]}])")
+                problems.append(
+                    f"{kind}[{index}].id: duplicate id {item.id!r} (first at {kind}[{seen[item.id]}])"
+                )
             seen.setdefault(item.id, index)
     for index, pathway in enumerate(config.pathways):
         if pathway.pillar not in pillar_ids:

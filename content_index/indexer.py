@@ -89,7 +89,9 @@ def scan_all(config: AppConfig, *, progress: bool = False) -> ScanResult:
         for item in scanned.items:
             if item.id in first_seen:
                 result.problems.append(
-                    SourceProblem(item.location, f"duplicate content id {item.id!r} (also in {first_seen[item.id]})")
+                    SourceProblem(
+                        item.location, f"duplicate content id {item.id!r} (also in {first_seen[item.id]})"
+                    )
                 )
                 continue
             first_seen[item.id] = item.location
@@ -99,7 +101,9 @@ def scan_all(config: AppConfig, *, progress: bool = False) -> ScanResult:
 
 def _protected(location: str, problems: list[SourceProblem]) -> bool:
     """True when a stored item lives in a file that failed to read this time: keep it as it is."""
-    return any(location == p.path or location.startswith((p.path.rstrip("/") + "/", p.path + ":")) for p in problems)
+    return any(
+        location == p.path or location.startswith((p.path.rstrip("/") + "/", p.path + ":")) for p in problems
+    )
 
 
 def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> IndexSummary:
@@ -112,7 +116,8 @@ def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> Inde
         setattr(summary, change, getattr(summary, change) + 1)
         if item.pillar and item.pillar not in pillar_ids:
             summary.warnings.append(
-                f"{item.location}: pillar {item.pillar!r} is not in app.yaml (known: {', '.join(sorted(pillar_ids))})"
+                f"{item.location}: pillar {item.pillar!r} is not in app.yaml "
+                f"(known: {', '.join(sorted(pillar_ids))})"
             )
     seen = {item.id for item in scan.items}
     for row in stored.values():

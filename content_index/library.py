@@ -30,10 +30,14 @@ def document_for(item: ContentItem, pillar_name: str | None = None) -> Document:
 def build_index(*, session: Session, pillar_names: dict[str, str] | None = None) -> SearchIndex:
     """A fresh index over every active item."""
     names = pillar_names or {}
-    return SearchIndex(document_for(item, names.get(item.pillar or "")) for item in active_content(session=session))
+    return SearchIndex(
+        document_for(item, names.get(item.pillar or "")) for item in active_content(session=session)
+    )
 
 
-def refresh_index(index: SearchIndex, changed: Iterable[ContentItem], pillar_names: dict[str, str] | None = None) -> None:
+def refresh_index(
+    index: SearchIndex, changed: Iterable[ContentItem], pillar_names: dict[str, str] | None = None
+) -> None:
     """Apply changed items to a live index without rebuilding it."""
     names = pillar_names or {}
     for item in changed:

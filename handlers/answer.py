@@ -32,8 +32,12 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
         role=incoming.role,
     )
     if incoming.is_direct:
-        remember_conversation(session=session, user=user, platform=incoming.platform, channel_id=incoming.channel_id)
-    hits = search(bot.index, question, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives)
+        remember_conversation(
+            session=session, user=user, platform=incoming.platform, channel_id=incoming.channel_id
+        )
+    hits = search(
+        bot.index, question, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives
+    )
     answered = bool(hits) and hits[0].confidence >= bot.threshold
     shown = [(hit.id, hit.confidence) for hit in hits] if answered else []
     recorded = record_question(

@@ -30,7 +30,9 @@ def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Repl
     question_id, content_id = parsed
     user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
     verdict = "helpful" if action.name == "helpful" else "not_helpful"
-    record_feedback(session=session, user_id=user.id, content_id=content_id, verdict=verdict, question_id=question_id)
+    record_feedback(
+        session=session, user_id=user.id, content_id=content_id, verdict=verdict, question_id=question_id
+    )
     if verdict == "helpful":
         return [Reply(text=THANKS_HELPFUL, replace_message=True)]
     shown = [row for row in answers_shown(session=session, question_id=question_id)]
@@ -39,6 +41,8 @@ def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Repl
     for row in shown:
         item = get_content(session=session, content_id=row.content_id)
         if row.content_id in later and item is not None and item.active:
-            card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=row.confidence)
+            card = card_for(
+                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=row.confidence
+            )
             return [Reply(text=THANKS_MISS, card=card, buttons=feedback_buttons(question_id, item.id))]
     return [Reply(text=NO_MORE, replace_message=True)]

@@ -34,7 +34,17 @@ def upsert_item(*, session: Session, item: SourceItem, existing: ContentItem | N
         return "unchanged"
     row = existing or ContentItem(id=item.id, title=item.title, source=item.source, content_hash="")
     was_active = existing is not None and existing.active
-    for name in ("source", "kind", "title", "summary", "body", "pillar", "duration_minutes", "url", "reviewed"):
+    for name in (
+        "source",
+        "kind",
+        "title",
+        "summary",
+        "body",
+        "pillar",
+        "duration_minutes",
+        "url",
+        "reviewed",
+    ):
         setattr(row, name, getattr(item, name))
     row.skills, row.impact, row.audience = list(item.skills), list(item.impact), list(item.audience)
     row.content_hash, row.location = item.content_hash, item.location

@@ -9,7 +9,7 @@ from storage.models import ProcessedEvent
 
 
 def first_delivery(*, session: Session, event_id: str) -> bool:
-    """Record the id; False when it was already recorded (by this process or another, before or after a restart)."""
+    """Record the id; False when it was already recorded, by any process, before or after a restart."""
     if session.get(ProcessedEvent, event_id) is not None:
         return False
     try:

@@ -18,7 +18,9 @@ def sync_from_config(*, session: Session, config: AppConfig) -> None:
     session.flush()
     configured = {p.id for p in config.pathways}
     for pathway in config.pathways:
-        row = session.get(Pathway, pathway.id) or Pathway(id=pathway.id, title=pathway.title, pillar_id=pathway.pillar)
+        row = session.get(Pathway, pathway.id) or Pathway(
+            id=pathway.id, title=pathway.title, pillar_id=pathway.pillar
+        )
         row.title, row.pillar_id, row.imperative = pathway.title, pathway.pillar, pathway.imperative
         row.audience = pathway.audience.model_dump()
         row.cadence_days, row.due, row.active = pathway.cadence_days, pathway.due, True
@@ -34,5 +36,7 @@ def sync_from_config(*, session: Session, config: AppConfig) -> None:
 
 
 def pathway_steps(*, session: Session, pathway_id: str) -> list[str]:
-    steps = session.exec(select(PathwayStep).where(PathwayStep.pathway_id == pathway_id).order_by(PathwayStep.position))
+    steps = session.exec(
+        select(PathwayStep).where(PathwayStep.pathway_id == pathway_id).order_by(PathwayStep.position)
+    )
     return [step.content_id for step in steps]

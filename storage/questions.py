@@ -35,13 +35,17 @@ def record_question(
     session.flush()
     assert question.id is not None
     for rank, (content_id, confidence) in enumerate(shown):
-        session.add(AnswerShown(question_id=question.id, content_id=content_id, rank=rank, confidence=confidence))
+        session.add(
+            AnswerShown(question_id=question.id, content_id=content_id, rank=rank, confidence=confidence)
+        )
     return question
 
 
 def answers_shown(*, session: Session, question_id: int) -> list[AnswerShown]:
     return list(
-        session.exec(select(AnswerShown).where(AnswerShown.question_id == question_id).order_by(AnswerShown.rank))
+        session.exec(
+            select(AnswerShown).where(AnswerShown.question_id == question_id).order_by(AnswerShown.rank)
+        )
     )
 
 
@@ -67,7 +71,9 @@ def record_feedback(
                 col(Feedback.verdict).in_(("helpful", "not_helpful")),
             )
         ).first()
-    feedback = existing or Feedback(user_id=user_id, content_id=content_id, question_id=question_id, verdict=verdict)
+    feedback = existing or Feedback(
+        user_id=user_id, content_id=content_id, question_id=question_id, verdict=verdict
+    )
     feedback.verdict, feedback.relevance, feedback.clarity = verdict, relevance, clarity
     feedback.comment = comment
     session.add(feedback)
@@ -77,7 +83,16 @@ def record_feedback(
 def content_gaps(*, session: Session, limit: int = 10) -> list[Question]:
     """The most recent questions learnbot could not answer, or whose answers were all marked not helpful."""
     missed = select(Feedback.question_id).where(Feedback.verdict == "not_helpful")
-    helped = select(Feedback.question_id).where(Feedback.verdict == "helpful", col(Feedback.question_id).is_not(None))
-    gap = or_(col(Question.answered).is_(False), and_(col(Question.id).in_(missed), col(Question.id).not_in(helped)))
-    query = select(Question).where(gap).order_by(col(Question.asked_at).desc(), col(Question.id).desc()).limit(limit)
+    helped = select(Feedback.question_id).where(
+        Feedback.verdict == "helpful", col(Feedback.question_id).is_not(None)
+    )
+    gap = or_(
+        col(Question.answered).is_(False), and_(col(Question.id).in_(missed), col(Question.id).not_in(helped))
+    )
+    query = (
+        select(Question)
+        .where(gap)
+        .order_by(col(Question.asked_at).desc(), col(Question.id).desc())
+        .limit(limit)
+    )
     return list(session.exec(query))

@@ -20,7 +20,9 @@ def ensure_user(
         select(User).where(User.platform == platform, User.platform_user_id == platform_user_id)
     ).first()
     if user is None:
-        user = User(platform=platform, platform_user_id=platform_user_id, display_name=display_name, role=role)
+        user = User(
+            platform=platform, platform_user_id=platform_user_id, display_name=display_name, role=role
+        )
         session.add(user)
         session.flush()
     elif (display_name and user.display_name != display_name) or (role and user.role != role):

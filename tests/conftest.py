@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from bot.adapters.console import ConsoleChat
-from bot.app import prepare, open_bot
+from bot.app import open_bot, prepare
 from bot.config import Settings
 from bot.router import Router
 
@@ -33,7 +33,8 @@ def _pg_unavailable_reason() -> str | None:
             connection.execute(text("select 1"))
         engine.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure means "no server to test against"
-        return f"no PostgreSQL server at {PG_URL.split('@')[-1]}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        first_line = str(exc).splitlines()[0]
+        return f"no PostgreSQL server at {PG_URL.split('@')[-1]}: {type(exc).__name__}: {first_line}"
     return None
 
 

@@ -10,8 +10,8 @@ from sqlmodel import select
 from bot.adapters.console import ConsoleChat
 from bot.app import open_bot, prepare
 from bot.config import Settings
-from bot.router import Router
 from bot.events import Incoming
+from bot.router import Router
 from storage.models import AnswerShown, ConversationReference, Feedback, Question
 
 
@@ -33,11 +33,19 @@ def test_ask_get_an_answer_card_then_not_helpful_is_recorded(chat: ConsoleChat) 
     assert "Give useful feedback to a peer" not in follow_up
 
     [question] = rows(chat, Question)
-    assert (question.text, question.answered, question.platform) == ("how do I give feedback to a peer", True, "console")
+    assert (question.text, question.answered, question.platform) == (
+        "how do I give feedback to a peer",
+        True,
+        "console",
+    )
     shown = rows(chat, AnswerShown)
     assert shown[0].content_id == "give-peer-feedback" and shown[0].rank == 0
     [feedback] = rows(chat, Feedback)
-    assert (feedback.content_id, feedback.verdict, feedback.question_id) == ("give-peer-feedback", "not_helpful", question.id)
+    assert (feedback.content_id, feedback.verdict, feedback.question_id) == (
+        "give-peer-feedback",
+        "not_helpful",
+        question.id,
+    )
     assert [ref.channel_id for ref in rows(chat, ConversationReference)] == ["dm-console-learner"]
 
 
@@ -92,7 +100,9 @@ def test_help_console_commands_and_bad_choices(chat: ConsoleChat) -> None:
 
 
 def test_a_duplicate_event_is_answered_once(chat: ConsoleChat) -> None:
-    event = Incoming(platform="slack", user_id="U1", text="share my outlook calendar", channel_id="D1", event_id="Ev1")
+    event = Incoming(
+        platform="slack", user_id="U1", text="share my outlook calendar", channel_id="D1", event_id="Ev1"
+    )
     assert chat.router.on_message(event)
     assert chat.router.on_message(event) == []
     assert len(rows(chat, Question)) == 1

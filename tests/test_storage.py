@@ -18,7 +18,9 @@ from storage.users import ensure_user, remember_conversation
 
 
 def item(item_id: str, title: str, **extra: object) -> SourceItem:
-    return SourceItem(id=item_id, title=title, source="lessons", skills=["excel"], impact=["Q3 goals"], **extra)
+    return SourceItem(
+        id=item_id, title=title, source="lessons", skills=["excel"], impact=["Q3 goals"], **extra
+    )
 
 
 def test_upgrade_creates_every_table_and_is_repeatable(db_url: str) -> None:
@@ -26,9 +28,21 @@ def test_upgrade_creates_every_table_and_is_repeatable(db_url: str) -> None:
     assert upgrade(engine) == head_revision()
     assert upgrade(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
-    assert {"user", "contentitem", "pathway", "pathwaystep", "enrolment", "stepprogress", "question",
-            "answershown", "feedback", "conversationreference", "outboxmessage", "processedevent",
-            "pillar"} <= tables
+    assert {
+        "user",
+        "contentitem",
+        "pathway",
+        "pathwaystep",
+        "enrolment",
+        "stepprogress",
+        "question",
+        "answershown",
+        "feedback",
+        "conversationreference",
+        "outboxmessage",
+        "processedevent",
+        "pillar",
+    } <= tables
     assert current_revision(engine) == head_revision()
 
 
@@ -37,15 +51,26 @@ def test_content_lists_dates_and_deactivation_round_trip(db_url: str) -> None:
     upgrade(engine)
     reviewed = dt.date(2026, 5, 1)
     with session_scope(engine) as session:
-        assert upsert_item(session=session, item=item("pivots", "Pivot tables", reviewed=reviewed), existing=None) == "added"
+        assert (
+            upsert_item(
+                session=session, item=item("pivots", "Pivot tables", reviewed=reviewed), existing=None
+            )
+            == "added"
+        )
         upsert_item(session=session, item=item("charts", "Charts", audience=["manager"]), existing=None)
     with session_scope(engine) as session:
         stored = all_content(session=session)
         assert stored["pivots"].skills == ["excel"] and stored["pivots"].impact == ["Q3 goals"]
         assert stored["pivots"].reviewed == reviewed
         assert stored["charts"].audience == ["manager"]
-        assert upsert_item(session=session, item=item("pivots", "Pivot tables", reviewed=reviewed),
-                           existing=stored["pivots"]) == "unchanged"
+        assert (
+            upsert_item(
+                session=session,
+                item=item("pivots", "Pivot tables", reviewed=reviewed),
+                existing=stored["pivots"],
+            )
+            == "unchanged"
+        )
         deactivate(session=session, item=stored["charts"])
     with session_scope(engine) as session:
         assert [i.id for i in active_content(session=session)] == ["pivots"]
@@ -59,19 +84,41 @@ def test_questions_answers_feedback_and_gaps(db_url: str) -> None:
         upsert_item(session=session, item=item("charts", "Charts"), existing=None)
         user = ensure_user(session=session, platform="slack", platform_user_id="U1", display_name="Ana")
         remember_conversation(session=session, user=user, platform="slack", channel_id="D1")
-        answered = record_question(session=session, user_id=user.id, platform="slack", channel_id="D1",
-                                   thread_id=None, text="pivot?", shown=[("pivots", 0.9), ("charts", 0.4)],
-                                   answered=True)
-        record_question(session=session, user_id=user.id, platform="slack", channel_id="D1", thread_id=None,
-                        text="fix the printer", shown=[], answered=False)
-        record_feedback(session=session, user_id=user.id, content_id="pivots", verdict="helpful",
-                        question_id=answered.id)
-        record_feedback(session=session, user_id=user.id, content_id="pivots", verdict="not_helpful",
-                        question_id=answered.id)
+        answered = record_question(
+            session=session,
+            user_id=user.id,
+            platform="slack",
+            channel_id="D1",
+            thread_id=None,
+            text="pivot?",
+            shown=[("pivots", 0.9), ("charts", 0.4)],
+            answered=True,
+        )
+        record_question(
+            session=session,
+            user_id=user.id,
+            platform="slack",
+            channel_id="D1",
+            thread_id=None,
+            text="fix the printer",
+            shown=[],
+            answered=False,
+        )
+        record_feedback(
+            session=session, user_id=user.id, content_id="pivots", verdict="helpful", question_id=answered.id
+        )
+        record_feedback(
+            session=session,
+            user_id=user.id,
+            content_id="pivots",
+            verdict="not_helpful",
+            question_id=answered.id,
+        )
     with session_scope(engine) as session:
         assert ensure_user(session=session, platform="slack", platform_user_id="U1").display_name == "Ana"
         assert [(a.content_id, a.rank) for a in answers_shown(session=session, question_id=answered.id)] == [
-            ("pivots", 0), ("charts", 1)
+            ("pivots", 0),
+            ("charts", 1),
         ]
         # Newest first: the unanswered question, then the one whose only answer missed.
         assert [q.text for q in content_gaps(session=session)] == ["fix the printer", "pivot?"]
