@@ -49,9 +49,9 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
         text=question,
         shown=shown,
         answered=answered,
+        confidence=hits[0].confidence if hits else 0.0,
     )
     if not answered:
-        recorded.confidence = hits[0].confidence if hits else 0.0
         return [Reply(text=NO_LESSON, quote=question)]
     item = get_content(session=session, content_id=hits[0].id)
     assert item is not None and recorded.id is not None

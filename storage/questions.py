@@ -20,8 +20,9 @@ def record_question(
     text: str,
     shown: Sequence[tuple[str, float]],
     answered: bool,
+    confidence: float,
 ) -> Question:
-    """Store a question and every lesson shown for it (rank 0 is the answer card)."""
+    """Store a question, how sure search was, and every lesson shown for it (rank 0 is the answer card)."""
     question = Question(
         user_id=user_id,
         platform=platform,
@@ -29,7 +30,7 @@ def record_question(
         thread_id=thread_id,
         text=text,
         answered=answered,
-        confidence=shown[0][1] if shown else 0.0,
+        confidence=confidence,
     )
     session.add(question)
     session.flush()

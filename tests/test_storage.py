@@ -93,6 +93,7 @@ def test_questions_answers_feedback_and_gaps(db_url: str) -> None:
             text="pivot?",
             shown=[("pivots", 0.9), ("charts", 0.4)],
             answered=True,
+            confidence=0.9,
         )
         record_question(
             session=session,
@@ -103,6 +104,7 @@ def test_questions_answers_feedback_and_gaps(db_url: str) -> None:
             text="fix the printer",
             shown=[],
             answered=False,
+            confidence=0.1,
         )
         record_feedback(
             session=session, user_id=user.id, content_id="pivots", verdict="helpful", question_id=answered.id
