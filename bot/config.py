@@ -149,6 +149,22 @@ class SearchSettings(_Strict):
     alternatives: int = Field(default=2, ge=0, le=5)
 
 
+class PassiveHelp(_Strict):
+    """Quiet suggestions in channels an admin opted in: only confident matches, rate-limited."""
+
+    channels: list[str] = []
+    reply_as: Literal["ephemeral", "thread"] = "ephemeral"
+    min_confidence: float = Field(default=0.8, ge=0, le=1)
+    per_channel_minutes: int = Field(default=30, ge=0, le=10080)
+    per_user_minutes: int = Field(default=240, ge=0, le=10080)
+
+
+class SlackSettings(_Strict):
+    """Slack behaviour (not secrets): passive help, off until channels are listed."""
+
+    passive_help: PassiveHelp = PassiveHelp()
+
+
 class AppConfig(_Strict):
     """Everything in app.yaml."""
 
@@ -161,6 +177,7 @@ class AppConfig(_Strict):
     smes: list[str] = []
     content_sources: list[ContentSource] = []
     search: SearchSettings = SearchSettings()
+    slack: SlackSettings = SlackSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def pillar(self, pillar_id: str | None) -> Pillar | None:
@@ -273,6 +290,9 @@ class Settings(BaseModel):
     slack_bot_token: str | None = Field(default=None, repr=False)
     slack_signing_secret: str | None = Field(default=None, repr=False)
     slack_app_token: str | None = Field(default=None, repr=False)
+    slack_api_url: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = Field(default=None, repr=False)
     log_level: str = "INFO"
 
     @property
@@ -289,7 +309,12 @@ class Settings(BaseModel):
 
     @property
     def has_slack(self) -> bool:
-        return bool(self.slack_bot_token)
+        return bool(self.slack_bot_token or self.has_slack_oauth)
+
+    @property
+    def has_slack_oauth(self) -> bool:
+        """Multi-workspace install: both the OAuth client id and secret are set."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
 
 def load_settings(env: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
@@ -307,6 +332,9 @@ def load_settings(env: dict[str, str] | None = None, env_file: str | Path = ".en
         "SLACK_BOT_TOKEN": "slack_bot_token",
         "SLACK_SIGNING_SECRET": "slack_signing_secret",
         "SLACK_APP_TOKEN": "slack_app_token",
+        "SLACK_API_URL": "slack_api_url",
+        "SLACK_CLIENT_ID": "slack_client_id",
+        "SLACK_CLIENT_SECRET": "slack_client_secret",
         "LEARNBOT_LOG_LEVEL": "log_level",
     }
     return Settings(**{field: values[key] for key, field in mapping.items() if values.get(key)})

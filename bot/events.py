@@ -25,7 +25,10 @@ class ConversationRef:
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message a person sent: who, where, in which thread, and what they wrote."""
+    """A message a person sent: who, where, in which thread, and what they wrote.
+
+    `addressed` is False for a channel message not written to learnbot (passive help may answer).
+    """
 
     platform: str
     user_id: str
@@ -37,6 +40,7 @@ class Incoming:
     user_name: str | None = None
     role: Role = "learner"
     audience: str | None = None
+    addressed: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -89,6 +93,9 @@ class Reply:
 
     `text` is written by learnbot; anything a user typed must be passed through the
     adapter's escaping, which is why user text travels in `quote` rather than in `text`.
+    A reply to a click with `replace_message` takes the place of the clicked message's
+    buttons (the card stays). `to_channel` posts in another channel (e.g. the SME channel),
+    naming `asker` and linking back to `link_to`, the thread where the question was asked.
     """
 
     text: str = ""
@@ -97,3 +104,53 @@ class Reply:
     quote: str | None = None
     replace_message: bool = False
     ephemeral: bool = False
+    to_channel: str | None = None
+    asker: str | None = None
+    link_to: ConversationRef | None = None
+
+
+@dataclass(frozen=True)
+class PathwayProgress:
+    """One pathway a learner is on: how far they are and what comes next."""
+
+    pathway_id: str
+    title: str
+    pillar: str | None
+    done: int
+    total: int
+    next_step: str | None = None
+
+
+@dataclass(frozen=True)
+class RecentAnswer:
+    """A question someone asked and the lesson they got, with their verdict if they gave one."""
+
+    question_id: int
+    question: str
+    content_id: str
+    title: str
+    url: str | None = None
+    verdict: str | None = None
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """A person's learning at a glance (Slack's App Home tab); admins also get headline numbers and gaps."""
+
+    user_id: str
+    pathways: tuple[PathwayProgress, ...] = ()
+    recent: tuple[RecentAnswer, ...] = ()
+    to_rate: tuple[RecentAnswer, ...] = ()
+    is_admin: bool = False
+    headline: tuple[tuple[str, str], ...] = ()
+    gaps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A page of lessons to browse: by search words, by pillar, or both."""
+
+    query: str = ""
+    pillar: str | None = None
+    pillars: tuple[tuple[str, str], ...] = ()
+    cards: tuple[AnswerCard, ...] = ()

@@ -6,17 +6,30 @@ import logging
 from collections.abc import Callable
 
 from bot.app import LearnBot
-from bot.events import Action, Incoming, Reply
+from bot.events import Action, Catalogue, HomeView, Incoming, Reply, Role
 from handlers.answer import answer_question
+from handlers.browse import browse
 from handlers.commands import show_gaps, show_help
 from handlers.feedback import on_feedback
+from handlers.home import home_view
+from handlers.passive import PassiveLimiter, suggest
+from handlers.pathway_add import add_to_pathway, join_pathway
+from handlers.rating import on_rate
+from handlers.sme import ask_experts
 from storage.events import first_delivery
 
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[..., list[Reply]]
 COMMANDS: dict[str, MessageHandler] = {"help": show_help, "?": show_help, "gaps": show_gaps}
-ACTIONS: dict[str, Callable[..., list[Reply]]] = {"helpful": on_feedback, "not_helpful": on_feedback}
+ACTIONS: dict[str, Callable[..., list[Reply]]] = {
+    "helpful": on_feedback,
+    "not_helpful": on_feedback,
+    "rate": on_rate,
+    "add_to_pathway": add_to_pathway,
+    "join_pathway": join_pathway,
+    "ask_experts": ask_experts,
+}
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
 
 
@@ -25,12 +38,15 @@ class Router:
 
     def __init__(self, bot: LearnBot) -> None:
         self.bot = bot
+        self.passive = PassiveLimiter()
 
     def on_message(self, incoming: Incoming) -> list[Reply]:
         with self.bot.session() as session:
             if incoming.event_id and not first_delivery(session=session, event_id=incoming.event_id):
                 log.info("dropping duplicate event %s", incoming.event_id)
                 return []
+            if not incoming.addressed:
+                return suggest(incoming, session=session, bot=self.bot, limiter=self.passive)
             command = COMMANDS.get(incoming.text.strip().lower().lstrip("/"))
             handler = command or answer_question
             return handler(incoming, session=session, bot=self.bot)
@@ -41,3 +57,13 @@ class Router:
             return [Reply(text=UNKNOWN_ACTION)]
         with self.bot.session() as session:
             return handler(action, session=session, bot=self.bot)
+
+    def home(self, user_id: str, *, platform: str, role: Role = "learner") -> HomeView:
+        """What this person's home shows: their pathways, recent answers, lessons to rate."""
+        with self.bot.session() as session:
+            return home_view(user_id, platform=platform, role=role, session=session, bot=self.bot)
+
+    def browse(self, *, query: str = "", pillar: str | None = None, audience: str | None = None) -> Catalogue:
+        """A page of lessons for the browse surface, by search words and/or pillar."""
+        with self.bot.session() as session:
+            return browse(query=query, pillar=pillar, audience=audience, session=session, bot=self.bot)

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
 from content_index.search import Filters, search
-from handlers.cards import card_for, feedback_buttons
+from handlers.cards import ask_experts_button, card_for, feedback_buttons
 from storage.content import get_content
 from storage.questions import record_question
 from storage.users import ensure_user, remember_conversation
@@ -52,7 +52,9 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
         confidence=hits[0].confidence if hits else 0.0,
     )
     if not answered:
-        return [Reply(text=NO_LESSON, quote=question)]
+        assert recorded.id is not None
+        experts = (ask_experts_button(recorded.id),) if bot.config.channels.sme else ()
+        return [Reply(text=NO_LESSON, quote=question, buttons=experts)]
     item = get_content(session=session, content_id=hits[0].id)
     assert item is not None and recorded.id is not None
     card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)

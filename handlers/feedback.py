@@ -6,7 +6,13 @@ from sqlmodel import Session
 
 from bot.app import LearnBot
 from bot.events import Action, Reply
-from handlers.cards import card_for, feedback_buttons
+from handlers.cards import (
+    ask_experts_button,
+    card_for,
+    feedback_buttons,
+    follow_up_buttons,
+    parse_answer_value,
+)
 from storage.content import get_content
 from storage.questions import answers_shown, record_feedback
 from storage.users import ensure_user
@@ -17,14 +23,9 @@ NO_MORE = "Thanks, noted. That was the best I had, so I've flagged this question
 BAD_ACTION = "Sorry, I couldn't tell which answer that button belongs to. Please ask your question again."
 
 
-def _parse(value: str) -> tuple[int, str] | None:
-    question, _, content_id = value.partition("|")
-    return (int(question), content_id) if question.isdigit() and content_id else None
-
-
 def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
     """Record the verdict for this answer; a second click replaces the first."""
-    parsed = _parse(action.value)
+    parsed = parse_answer_value(action.value)
     if parsed is None or get_content(session=session, content_id=parsed[1]) is None:
         return [Reply(text=BAD_ACTION)]
     question_id, content_id = parsed
@@ -34,7 +35,9 @@ def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Repl
         session=session, user_id=user.id, content_id=content_id, verdict=verdict, question_id=question_id
     )
     if verdict == "helpful":
-        return [Reply(text=THANKS_HELPFUL, replace_message=True)]
+        more = follow_up_buttons(question_id, content_id)
+        return [Reply(text=THANKS_HELPFUL, replace_message=True, buttons=more)]
+    experts = (ask_experts_button(question_id),) if bot.config.channels.sme else ()
     shown = [row for row in answers_shown(session=session, question_id=question_id)]
     ids = [row.content_id for row in shown]
     later = ids[ids.index(content_id) + 1 :] if content_id in ids else []
@@ -44,5 +47,6 @@ def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Repl
             card = card_for(
                 item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=row.confidence
             )
-            return [Reply(text=THANKS_MISS, card=card, buttons=feedback_buttons(question_id, item.id))]
-    return [Reply(text=NO_MORE, replace_message=True)]
+            buttons = feedback_buttons(question_id, item.id) + experts
+            return [Reply(text=THANKS_MISS, card=card, buttons=buttons)]
+    return [Reply(text=NO_MORE, replace_message=True, buttons=experts)]

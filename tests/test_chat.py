@@ -26,7 +26,7 @@ def test_ask_get_an_answer_card_then_not_helpful_is_recorded(chat: ConsoleChat) 
     assert "Why it matters: Growing our people — Builds the feedback culture" in answer
     assert "https://learn.example.com/lessons/give-peer-feedback" in answer
     assert "· 5 min" in answer
-    assert answer.endswith("[1] Helpful   [2] Not helpful")
+    assert answer.endswith("[1] Helpful   [2] Not helpful   [3] Rate   [4] Add to my pathway")
 
     follow_up = chat.handle_line("2")
     assert follow_up.startswith("learnbot ▸ Thanks, noted. Here's the next-best lesson I have:")
@@ -96,7 +96,7 @@ def test_help_console_commands_and_bad_choices(chat: ConsoleChat) -> None:
     assert "I'm learnbot" in chat.handle_line("help")
     assert "unknown persona 'ceo'" in chat.handle_line("/as ceo")
     chat.handle_line("how do I give feedback to a peer")
-    assert "Pick a number from 1 to 2" in chat.handle_line("7")
+    assert "Pick a number from 1 to 4" in chat.handle_line("7")
 
 
 def test_a_duplicate_event_is_answered_once(chat: ConsoleChat) -> None:

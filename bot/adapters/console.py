@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot.events import Action, AnswerCard, Button, Incoming, Reply, Role
+from bot.events import Action, AnswerCard, Button, HomeView, Incoming, Reply, Role
 from bot.router import Router
 
 PLATFORM = "console"
@@ -40,6 +40,7 @@ Type a question, or a number to press a button. Commands:
   /as learner|manager|admin   switch persona
   /dm                         talk to learnbot in a direct message (the default)
   /channel NAME               talk in a channel; learnbot answers in a thread
+  /home                       your pathways, recent answers and lessons to rate
   /help                       this help;  help  what learnbot can do
   /quit                       leave"""
 
@@ -57,8 +58,29 @@ def render_card(card: AnswerCard) -> list[str]:
     return lines
 
 
+def render_home(home: HomeView) -> list[str]:
+    """The Home tab as terminal lines: pathways, recent answers, lessons to rate; admin numbers and gaps."""
+    lines = ["Your pathways:"]
+    for p in home.pathways:
+        upcoming = f" · next: {p.next_step}" if p.next_step else ""
+        lines.append(f"  {p.title}: {p.done}/{p.total} done{upcoming}")
+    if not home.pathways:
+        lines.append("  none yet: press 'Add to my pathway' under an answer")
+    lines.append("Recent answers:")
+    lines += [f"  {r.question} → {r.title}" + (f" ({r.verdict})" if r.verdict else "") for r in home.recent]
+    if home.to_rate:
+        lines.append("Still to rate: " + ", ".join(r.title for r in home.to_rate))
+    if home.is_admin:
+        lines.append("This week: " + ", ".join(f"{label} {value}" for label, value in home.headline))
+        lines += ["Recent content gaps:", *(f"  {gap}" for gap in home.gaps)]
+    return lines
+
+
 def render_reply(reply: Reply, first_number: int = 1) -> list[str]:
     lines: list[str] = []
+    if reply.to_channel:
+        where = reply.link_to.thread_id or reply.link_to.channel_id if reply.link_to else "?"
+        lines.append(f"(posted in #{reply.to_channel.lstrip('#')}, asked by {reply.asker}, from {where})")
     if reply.text:
         lines += reply.text.splitlines()
     if reply.quote:
@@ -145,6 +167,9 @@ class ConsoleChat:
             return f"(you are now {self.persona.name})"
         if command == "/as":
             return f"(unknown persona {arg!r}: use one of {', '.join(PERSONAS)})"
+        if command == "/home":
+            home = self.router.home(self.persona.user_id, platform=PLATFORM, role=self.persona.role)
+            return self._format(render_home(home))
         if command == "/dm":
             self.channel = None
             return "(now in a direct message with learnbot)"

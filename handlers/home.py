@@ -1,0 +1,74 @@
+"""A learner's home: pathways and progress, recent answers, lessons to rate; for admins, numbers and gaps."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.app import LearnBot
+from bot.events import HomeView, PathwayProgress, RecentAnswer, Role
+from storage.content import get_content
+from storage.enrolments import completed_steps, count_active_enrolments, enrolments_for
+from storage.pathways import pathway_steps
+from storage.questions import content_gaps
+from storage.reports import headline_numbers, recent_answers
+from storage.users import ensure_user
+
+RECENT = 5
+TO_RATE = 5
+
+
+def _percent(part: int | float, whole: int | float) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "–"
+
+
+def home_view(
+    user_id: str, *, platform: str, role: Role, session: Session, bot: LearnBot, is_admin: bool = False
+) -> HomeView:
+    """Everything the Home tab shows for this person, as neutral data the adapter renders."""
+    user = ensure_user(session=session, platform=platform, platform_user_id=user_id, role=role)
+    assert user.id is not None
+    pathways = []
+    for enrolment, pathway in enrolments_for(session=session, user_id=user.id):
+        assert enrolment.id is not None
+        steps = pathway_steps(session=session, pathway_id=pathway.id)
+        done = completed_steps(session=session, enrolment_id=enrolment.id)
+        upcoming = next((step for step in steps if step not in done), None)
+        item = get_content(session=session, content_id=upcoming) if upcoming else None
+        pillar = bot.pillar_names.get(pathway.pillar_id)
+        pathways.append(
+            PathwayProgress(
+                pathway.id,
+                pathway.title,
+                pillar,
+                len(done & set(steps)),
+                len(steps),
+                item.title if item else None,
+            )
+        )
+    answers = recent_answers(session=session, user_id=user.id, limit=RECENT + TO_RATE)
+    as_recent = [
+        RecentAnswer(a.question.id or 0, a.question.text, a.item.id, a.item.title, a.item.url, a.verdict)
+        for a in answers
+    ]
+    to_rate = tuple(r for r, a in zip(as_recent, answers, strict=True) if not a.rated)[:TO_RATE]
+    admin = is_admin or role == "admin" or bot.is_admin(user_id)
+    headline: tuple[tuple[str, str], ...] = ()
+    gaps: tuple[str, ...] = ()
+    if admin:
+        numbers = headline_numbers(session=session, days=7)
+        headline = (
+            ("Questions (7 days)", str(numbers["asked"])),
+            ("Answered", _percent(numbers["answered"], numbers["asked"])),
+            ("Found helpful", _percent(numbers["helpful"], numbers["verdicts"])),
+            ("Learners on pathways", str(count_active_enrolments(session=session))),
+        )
+        gaps = tuple(q.text for q in content_gaps(session=session, limit=5))
+    return HomeView(
+        user_id=user_id,
+        pathways=tuple(pathways),
+        recent=tuple(as_recent[:RECENT]),
+        to_rate=to_rate,
+        is_admin=admin,
+        headline=headline,
+        gaps=gaps,
+    )

@@ -1,0 +1,110 @@
+"""Passive help: in opted-in channels, one quiet suggestion for a question search is sure of."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from bot.app import LearnBot
+from bot.events import Incoming, Reply
+from content_index.search import Filters, search
+from handlers.cards import card_for, feedback_buttons
+from storage.content import get_content
+from storage.questions import record_question
+from storage.users import ensure_user
+
+SUGGESTION = "This lesson might help with that (only a suggestion; ignore me if not):"
+QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "what",
+        "where",
+        "why",
+        "when",
+        "who",
+        "which",
+        "can",
+        "could",
+        "does",
+        "do",
+        "is",
+        "are",
+        "should",
+        "would",
+        "anyone",
+        "any",
+        "has",
+        "have",
+    ]
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """A short message ending in '?' or opening with a question word, not a one-word remark."""
+    words = text.strip().split()
+    if not 3 <= len(words) <= 60:
+        return False
+    return text.rstrip().endswith("?") or words[0].lower().strip(",") in QUESTION_WORDS
+
+
+class PassiveLimiter:
+    """At most one suggestion per channel and per person per window; kept in memory, per process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._channels: dict[str, float] = {}
+        self._users: dict[str, float] = {}
+
+    def take(self, channel: str, user: str, *, channel_minutes: int, user_minutes: int) -> bool:
+        """True (and the slot is used) when neither the channel nor the person had a suggestion lately."""
+        now = self._clock()
+        with self._lock:
+            if now - self._channels.get(channel, -1e12) < channel_minutes * 60:
+                return False
+            if now - self._users.get(user, -1e12) < user_minutes * 60:
+                return False
+            self._channels[channel] = self._users[user] = now
+            return True
+
+
+def suggest(incoming: Incoming, *, session: Session, bot: LearnBot, limiter: PassiveLimiter) -> list[Reply]:
+    """One suggestion, or nothing: wrong channel, not a question, not sure enough, or suggested lately."""
+    policy = bot.config.slack.passive_help
+    text = incoming.text.strip()
+    if incoming.channel_id not in policy.channels or not looks_like_question(text):
+        return []
+    hits = search(
+        bot.index, text, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives
+    )
+    if not hits or hits[0].confidence < max(policy.min_confidence, bot.threshold):
+        return []
+    per_channel, per_user = policy.per_channel_minutes, policy.per_user_minutes
+    if not limiter.take(
+        incoming.channel_id, incoming.user_id, channel_minutes=per_channel, user_minutes=per_user
+    ):
+        return []
+    user = ensure_user(
+        session=session, platform=incoming.platform, platform_user_id=incoming.user_id, role=incoming.role
+    )
+    recorded = record_question(
+        session=session,
+        user_id=user.id,
+        platform=incoming.platform,
+        channel_id=incoming.channel_id,
+        thread_id=incoming.thread_id,
+        text=text,
+        shown=[(hit.id, hit.confidence) for hit in hits],
+        answered=True,
+        confidence=hits[0].confidence,
+    )
+    item = get_content(session=session, content_id=hits[0].id)
+    assert item is not None and recorded.id is not None
+    card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
+    ephemeral = policy.reply_as == "ephemeral"
+    return [
+        Reply(text=SUGGESTION, card=card, buttons=feedback_buttons(recorded.id, item.id), ephemeral=ephemeral)
+    ]

@@ -1,0 +1,57 @@
+"""Rate a lesson 1-5 for relevance, then for clarity, in two taps; stored as a "rating" feedback."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.app import LearnBot
+from bot.events import Action, Button, Reply
+from storage.content import get_content
+from storage.questions import record_feedback
+from storage.users import ensure_user
+
+SCALE = range(1, 6)
+BAD_RATING = "Sorry, I couldn't tell which lesson that rating is for. Please ask your question again."
+
+
+def _parse(value: str) -> tuple[int | None, str, list[int]] | None:
+    """`question|content[|relevance[|clarity]]`; the question part may be empty (e.g. rated from Home)."""
+    question, content_id, *scores = value.split("|")
+    if not content_id or (question and not question.isdigit()) or len(scores) > 2:
+        return None
+    if not all(score.isdigit() and int(score) in SCALE for score in scores):
+        return None
+    return (int(question) if question else None), content_id, [int(score) for score in scores]
+
+
+def _scale(name: str, prefix: str) -> tuple[Button, ...]:
+    return tuple(Button(str(n), name, f"{prefix}|{n}") for n in SCALE)
+
+
+def on_rate(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
+    """Step 1 asks relevance, step 2 clarity, step 3 stores both and thanks the learner."""
+    parsed = _parse(action.value)
+    item = get_content(session=session, content_id=parsed[1]) if parsed else None
+    if parsed is None or item is None:
+        return [Reply(text=BAD_RATING)]
+    question_id, content_id, scores = parsed
+    title = item.title.replace("*", "")
+    if len(scores) == 0:
+        text = f"How relevant was *{title}* to what you needed? (1 = not at all, 5 = spot on)"
+        return [Reply(text=text, buttons=_scale("rate", action.value), replace_message=True)]
+    if len(scores) == 1:
+        text = "And how clear was it? (1 = confusing, 5 = crystal clear)"
+        return [Reply(text=text, buttons=_scale("rate", action.value), replace_message=True)]
+    user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
+    relevance, clarity = scores
+    record_feedback(
+        session=session,
+        user_id=user.id,
+        content_id=content_id,
+        verdict="rating",
+        question_id=question_id,
+        relevance=relevance,
+        clarity=clarity,
+    )
+    text = f"Thanks for rating *{title}*: relevance {relevance}/5, clarity {clarity}/5."
+    return [Reply(text=text, replace_message=True)]
