@@ -110,7 +110,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score search on labelled questions: Recall@1, Recall@5, MRR@10 and latency."""
     from bot.app import open_bot
-    from content_index.evaluation import evaluate, load_jsonl_corpus, load_queries
+    from content_index.evaluation import (
+        evaluate,
+        format_sweep,
+        load_jsonl_corpus,
+        load_queries,
+        threshold_sweep,
+    )
     from content_index.search import DEFAULT_THRESHOLD, SearchIndex
 
     queries = load_queries(Path(args.queries))
@@ -122,6 +128,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     threshold = threshold if args.threshold is None else args.threshold
     report = evaluate(index, queries, threshold=threshold)
     print(json.dumps(report.as_dict()) if args.json else report.format_table())
+    if args.sweep:
+        print("\n" + format_sweep(threshold_sweep(index, queries, [t / 20 for t in range(4, 15)])))
     return 0
 
 
@@ -170,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--queries", required=True, help='JSONL of {"id", "text", "relevant": [ids]} questions')
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.add_argument("--threshold", type=float, help="answer threshold for the answer-rate figures")
+    ev.add_argument("--sweep", action="store_true", help="also show answer rate and precision per threshold")
     ev.set_defaults(func=cmd_eval)
     return parser
 
