@@ -108,15 +108,26 @@ class ConsoleChat:
     def run(self) -> int:
         self._say(["Hi! I'm learnbot. Ask me how to do something at work. (/help for commands)"])
         while True:
-            self.stdout.write(f"{self._where()} you> ")
-            self.stdout.flush()
-            line = self.stdin.readline()
+            line = self._read(f"{self._where()} you> ")
             if not line or line.strip() in ("/quit", "/exit"):
                 self.stdout.write("\nBye!\n")
                 return 0
             output = self.handle_line(line)
             if output:
                 self.stdout.write(output + "\n")
+
+    def _read(self, prompt: str) -> str:
+        """A line from the person; on a real terminal through readline, for editing and history."""
+        if self.stdin is sys.stdin and self.stdin.isatty():
+            import readline  # noqa: F401 - importing it gives input() line editing
+
+            try:
+                return input(prompt) + "\n"
+            except EOFError:
+                return ""
+        self.stdout.write(prompt)
+        self.stdout.flush()
+        return self.stdin.readline()
 
     def handle_line(self, line: str) -> str:
         """One line from the person; returns what learnbot shows in reply."""
