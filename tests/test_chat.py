@@ -117,3 +117,16 @@ def test_the_chat_loop_keeps_logs_out_of_the_conversation(make_settings: Callabl
     transcript = stdout.getvalue()
     assert "Give useful feedback to a peer" in transcript
     assert "INFO" not in transcript and transcript.rstrip().endswith("Bye!")
+
+
+def test_index_and_chat_work_the_same_on_postgresql(
+    make_settings: Callable[..., Settings], pg_url: str
+) -> None:
+    settings = make_settings(database_url=pg_url)
+    assert prepare(settings).added == 66
+    assert prepare(settings).unchanged == 66
+    chat = ConsoleChat(Router(open_bot(settings)))
+    assert "Give useful feedback to a peer" in chat.handle_line("how do I give feedback to a peer")
+    chat.handle_line("2")
+    [feedback] = rows(chat, Feedback)
+    assert (feedback.content_id, feedback.verdict) == ("give-peer-feedback", "not_helpful")
