@@ -133,6 +133,61 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:
+    """What is missing from the environment for the chosen mode, by variable name (never the values)."""
+    if socket_mode:
+        return (
+            []
+            if settings.slack_bot_token
+            else ["SLACK_BOT_TOKEN is not set (Socket Mode needs the bot token)"]
+        )
+    problems = []
+    if not settings.slack_signing_secret:
+        problems.append("SLACK_SIGNING_SECRET is not set (every request's signature is checked with it)")
+    if not settings.has_slack:
+        problems.append(
+            "set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace install"
+        )
+    return problems
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the Slack app: HTTP on --port at /slack/events, or Socket Mode when SLACK_APP_TOKEN is set."""
+    from bot.adapters.slack import EVENTS_PATH, INSTALL_PATH, SlackAdapter
+    from bot.adapters.slack_server import http_server, socket_mode_handler
+    from bot.app import open_bot
+    from bot.router import Router
+
+    settings = _settings(args)
+    socket_mode = bool(settings.slack_app_token) and not args.http
+    problems = _slack_problems(settings, socket_mode)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("see README, 'Install in Slack'", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name in ("slack_sdk", "slack_bolt", "learnbot.bolt"):  # their debug lines can carry payloads
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+    adapter = SlackAdapter(Router(open_bot(settings)), settings)
+    if socket_mode:
+        print("learnbot is connecting to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
+        socket_mode_handler(adapter, settings.slack_app_token or "").start()
+        return 0
+    server = http_server(adapter, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"learnbot is listening on http://{host}:{port}{EVENTS_PATH} (Ctrl-C to stop)", flush=True)
+    if settings.has_slack_oauth:
+        print(f"install it in a workspace at http://{host}:{port}{INSTALL_PATH}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="learnbot",
@@ -172,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="who you are at the start (switch with /as in the chat)",
     )
     chat.set_defaults(func=cmd_chat)
+
+    serve = commands.add_parser("serve", help=cmd_serve.__doc__, description=cmd_serve.__doc__)
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    serve.add_argument("--http", action="store_true", help="use HTTP even when SLACK_APP_TOKEN is set")
+    serve.set_defaults(func=cmd_serve)
 
     ev = commands.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
     ev.add_argument("--corpus", help='JSONL of {"id", "title", "body"} items (default: the indexed library)')

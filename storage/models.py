@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -82,6 +82,9 @@ class Pathway(SQLModel, table=True):
     cadence_days: int = 7
     due: dt.date | None = None
     active: bool = True
+    # Set when an L&D admin edits the steps in chat: app.yaml's steps no longer overwrite them.
+    edited_by: str | None = Field(default=None, max_length=100)
+    edited_at: dt.datetime | None = _when(default=None)
 
 
 class PathwayStep(SQLModel, table=True):
@@ -103,6 +106,10 @@ class Enrolment(SQLModel, table=True):
     joined_by: str = Field(default="self", max_length=20)
     status: str = Field(default="active", max_length=20)
     enrolled_at: dt.datetime = _when(default_factory=utcnow)
+    # Nudge state: not before this time; which step was last nudged and how many times.
+    next_nudge_at: dt.datetime | None = _when(default=None)
+    nudged_step: str | None = Field(default=None, max_length=200)
+    nudges_for_step: int = 0
 
 
 class StepProgress(SQLModel, table=True):
@@ -118,6 +125,10 @@ class StepProgress(SQLModel, table=True):
     applied_at: dt.datetime | None = _when(default=None)
     takeaway: str | None = Field(default=None, sa_type=Text)
     share_with_manager: bool = False
+    # "Did you get to apply it?": when to ask next, how often asked, when a takeaway was requested.
+    follow_up_at: dt.datetime | None = _when(default=None)
+    follow_ups: int = 0
+    takeaway_asked_at: dt.datetime | None = _when(default=None)
 
 
 class Question(SQLModel, table=True):
@@ -176,10 +187,12 @@ class ConversationReference(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A message to deliver later; the idempotency key makes enqueueing twice a no-op."""
 
+    __table_args__ = (Index("ix_outboxmessage_status_due_at", "status", "due_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=300, unique=True)
     platform: str = Field(max_length=20)
-    user_id: int | None = Field(default=None, foreign_key="user.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     channel_id: str | None = Field(default=None, max_length=100)
     kind: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -197,3 +210,61 @@ class ProcessedEvent(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=300)
     processed_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class SlackInstallation(SQLModel, table=True):
+    """One workspace (or org) install of the Slack app: who installed it and its tokens (slack_sdk data)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=100, index=True)
+    enterprise_id: str | None = Field(default=None, max_length=40)
+    team_id: str | None = Field(default=None, max_length=40, index=True)
+    user_id: str | None = Field(default=None, max_length=40)
+    is_enterprise_install: bool = False
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    installed_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class SlackOAuthState(SQLModel, table=True):
+    """A one-time `state` for the OAuth redirect; consumed once, expires after ten minutes."""
+
+    state: str = Field(primary_key=True, max_length=200)
+    expire_at: dt.datetime = _when()
+
+
+class NudgePreference(SQLModel, table=True):
+    """A learner's say over nudges: stopped altogether, or paused until a time."""
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    opted_out: bool = False
+    snoozed_until: dt.datetime | None = _when(default=None)
+    updated_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class Campaign(SQLModel, table=True):
+    """An announcement with a pathway invitation, posted to channels now, once at a time, or on a cron."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    title: str = Field(max_length=300)
+    message: str = Field(default="", sa_type=Text)
+    pathway_id: str | None = Field(default=None, foreign_key="pathway.id", max_length=100)
+    platform: str = Field(default="slack", max_length=20)
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cron: str | None = Field(default=None, max_length=100)
+    timezone: str = Field(default="UTC", max_length=64)
+    send_at: dt.datetime | None = _when(default=None)
+    source: str = Field(default="config", max_length=20)
+    created_by: str | None = Field(default=None, max_length=100)
+    active: bool = True
+    created_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class CampaignEvent(SQLModel, table=True):
+    """Something that happened to a campaign: posted to a channel, a button clicked, a learner joined."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=100, index=True)
+    kind: str = Field(max_length=20)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    channel_id: str | None = Field(default=None, max_length=100)
+    at: dt.datetime = _when(default_factory=utcnow)

@@ -1,0 +1,141 @@
+"""Slack workspace installations (multi-workspace OAuth) and OAuth states, in our database.
+
+These implement slack_sdk's `InstallationStore` and `OAuthStateStore` interfaces on our
+SQLModel tables, so Bolt's OAuth flow and authorisation read and write them like any store.
+(slack_sdk's own SQLAlchemy stores import SQLAlchemy's asyncio extension, which needs greenlet.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+from slack_sdk.oauth.state_store import OAuthStateStore
+from sqlalchemy import Engine
+from sqlmodel import Session, col, delete, select
+
+from storage.db import session_scope
+from storage.models import SlackInstallation, SlackOAuthState, utcnow
+
+log = logging.getLogger(__name__)
+STATE_EXPIRY = dt.timedelta(minutes=10)
+
+
+def _plain(installation: Installation) -> dict[str, Any]:
+    """slack_sdk's dict for copying, with datetimes as timestamps so it fits a JSON column."""
+    data = installation.to_dict_for_copying()
+    return {k: (v.timestamp() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
+
+
+class DatabaseInstallationStore(InstallationStore):
+    """Installs per workspace; the newest one for a workspace carries the bot token Bolt uses."""
+
+    def __init__(self, engine: Engine, client_id: str) -> None:
+        self.engine, self.client_id = engine, client_id
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def save(self, installation: Installation) -> None:
+        with session_scope(self.engine) as session:
+            session.add(
+                SlackInstallation(
+                    client_id=self.client_id,
+                    enterprise_id=installation.enterprise_id,
+                    team_id=installation.team_id,
+                    user_id=installation.user_id,
+                    is_enterprise_install=bool(installation.is_enterprise_install),
+                    data=_plain(installation),
+                )
+            )
+        log.info("saved Slack installation for team %s", installation.team_id or installation.enterprise_id)
+
+    def save_bot(self, bot: Bot) -> None:
+        """Bots are read from the newest installation, so there is nothing separate to save."""
+
+    def _latest(
+        self, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None, org: bool
+    ) -> SlackInstallation | None:
+        query = select(SlackInstallation).where(
+            SlackInstallation.client_id == self.client_id, SlackInstallation.enterprise_id == enterprise_id
+        )
+        if not org:
+            query = query.where(SlackInstallation.team_id == team_id)
+        if user_id is not None:
+            query = query.where(SlackInstallation.user_id == user_id)
+        query = query.order_by(col(SlackInstallation.installed_at).desc(), col(SlackInstallation.id).desc())
+        return session.exec(query).first()
+
+    def find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        with session_scope(self.engine) as session:
+            row = self._latest(session, enterprise_id, team_id, user_id, bool(is_enterprise_install))
+            return Installation(**row.data) if row else None
+
+    def find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        installation = self.find_installation(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        return installation.to_bot() if installation and installation.bot_token else None
+
+    def delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        with session_scope(self.engine) as session:
+            query = delete(SlackInstallation).where(
+                col(SlackInstallation.client_id) == self.client_id,
+                col(SlackInstallation.enterprise_id) == enterprise_id,
+                col(SlackInstallation.team_id) == team_id,
+            )
+            if user_id is not None:
+                query = query.where(col(SlackInstallation.user_id) == user_id)
+            session.exec(query)  # type: ignore[call-overload]
+
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        self.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class DatabaseOAuthStateStore(OAuthStateStore):
+    """Random one-time states: `consume` succeeds once, within ten minutes of `issue`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def issue(self, *args: Any, **kwargs: Any) -> str:
+        state = secrets.token_urlsafe(32)
+        with session_scope(self.engine) as session:
+            session.add(SlackOAuthState(state=state, expire_at=utcnow() + STATE_EXPIRY))
+        return state
+
+    def consume(self, state: str) -> bool:
+        with session_scope(self.engine) as session:
+            row = session.get(SlackOAuthState, state[:200])
+            if row is None:
+                return False
+            session.delete(row)
+            expire_at = row.expire_at if row.expire_at.tzinfo else row.expire_at.replace(tzinfo=dt.UTC)
+            return expire_at > utcnow()
+
+
+def installation_store(engine: Engine, client_id: str) -> DatabaseInstallationStore:
+    return DatabaseInstallationStore(engine, client_id)
+
+
+def state_store(engine: Engine) -> DatabaseOAuthStateStore:
+    return DatabaseOAuthStateStore(engine)
