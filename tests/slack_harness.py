@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import select
+
 from bot.adapters.slack import SlackAdapter
 from bot.adapters.slack_server import serve_in_thread
 from bot.app import open_bot
@@ -174,3 +176,12 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=1)
+
+
+def rows(app: SlackApp, model: type) -> list:
+    with app.adapter.router.bot.session() as session:
+        return list(session.exec(select(model)))
+
+
+def buttons(blocks: list[dict]) -> list[str]:
+    return [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]

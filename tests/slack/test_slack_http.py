@@ -8,48 +8,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-
-import pytest
-from sqlmodel import select
+from collections.abc import Callable
 
 from bot.app import prepare
 from bot.config import Settings
 from storage.models import ConversationReference, Feedback, ProcessedEvent, Question
 from tests.fake_slack import FakeSlack, event_body, sign
-from tests.slack_harness import SECRET, TOKEN, SlackApp, posted_message, slack_settings, texts
+from tests.slack_harness import SECRET, TOKEN, SlackApp, buttons, posted_message, rows, slack_settings, texts
 
 PEER = "how do I give feedback to a peer"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack) -> Settings:
-    settings = slack_settings(make_settings(), fake)
-    prepare(settings)
-    return settings
-
-
-@pytest.fixture
-def slack(settings: Settings, fake: FakeSlack) -> Iterator[SlackApp]:
-    app = SlackApp.start(settings, fake)
-    fake.reset()  # auth.test at start-up is not what the tests are about
-    yield app
-    app.stop()
-
-
-def rows(app: SlackApp, model: type) -> list:
-    with app.adapter.router.bot.session() as session:
-        return list(session.exec(select(model)))
-
-
-def buttons(blocks: list[dict]) -> list[str]:
-    return [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
 
 
 def test_a_mention_is_answered_in_its_thread_with_the_answer_card(slack: SlackApp, fake: FakeSlack) -> None:

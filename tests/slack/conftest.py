@@ -1,0 +1,33 @@
+"""Fixtures for the Slack tests: the fake Slack, settings pointing at it, and learnbot's Bolt app served."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from bot.app import prepare
+from bot.config import Settings
+from tests.fake_slack import FakeSlack
+from tests.slack_harness import SlackApp, slack_settings
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], fake: FakeSlack) -> Settings:
+    settings = slack_settings(make_settings(), fake)
+    prepare(settings)
+    return settings
+
+
+@pytest.fixture
+def slack(settings: Settings, fake: FakeSlack) -> Iterator[SlackApp]:
+    app = SlackApp.start(settings, fake)
+    fake.reset()  # auth.test at start-up is not what the tests are about
+    yield app
+    app.stop()
