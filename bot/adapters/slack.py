@@ -359,20 +359,35 @@ class SlackAdapter:
     ) -> None:
         """Post, update or send ephemerally each reply; failures are logged and explained to the person."""
         if place.from_home and replies:
-            place = replace(place, channel=self._dm(client, place.user), from_home=False)
-        replaced = False
+            try:
+                place = replace(place, channel=self._dm(client, place.user), from_home=False)
+            except SlackApiError as exc:
+                log.warning(
+                    "slack conversations.open failed for %s: %s", place.user, exc.response.get("error")
+                )
+                return
+        replaced = failed = False
         for reply in replies:
             try:
                 if reply.to_channel:
-                    self._post_elsewhere(client, reply, place)
+                    if not self._post_elsewhere(client, reply, place):
+                        failed = True
+                        break  # the person was told why; what follows would claim it was sent
                 elif reply.replace_message and (place.message_ts or place.ephemeral):
                     self._update(client, reply, place)
                     replaced = True
                 else:
                     self._post(client, reply, place)
             except SlackApiError as exc:
+                failed = True
                 self._explain(client, place, exc, reply)
-        if replies and not replaced and place.message_ts and not place.ephemeral and clicked_label:
+        if (
+            replies
+            and not (replaced or failed)
+            and place.message_ts
+            and not place.ephemeral
+            and clicked_label
+        ):
             try:
                 client.chat_update(
                     channel=place.channel or "",
@@ -414,7 +429,7 @@ class SlackAdapter:
                 channel=place.channel or "", ts=place.message_ts or "", blocks=blocks, text=text
             )
 
-    def _post_elsewhere(self, client: WebClient, reply: Reply, place: Place) -> None:
+    def _post_elsewhere(self, client: WebClient, reply: Reply, place: Place) -> bool:
         """A post in another channel (the experts'), with a permalink to the asker's thread if any."""
         permalink = None
         ref = reply.link_to
@@ -438,6 +453,8 @@ class SlackAdapter:
             error = exc.response.get("error")
             log.warning("slack chat.postMessage to %s failed: %s", reply.to_channel, error)
             self._tell(client, place, SME_UNREACHABLE.format(error=error))
+            return False
+        return True
 
     def _respond(self, url: str, **message: Any) -> None:
         response = WebhookClient(url, retry_handlers=_retry_handlers()).send(**message)
