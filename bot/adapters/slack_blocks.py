@@ -51,7 +51,7 @@ def safe_url(url: str | None) -> str | None:
     """An http(s) URL fit for `<url|label>`: characters that would end the link are percent-encoded."""
     if not url or not re.match(r"^https?://", url, re.IGNORECASE) or len(url) > 2000:
         return None
-    return quote(url, safe=":/?#[]@!$'()*+,;=%~-._").replace("&", "&amp;")
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._").replace("&", "&amp;")
 
 
 def link(url: str | None, label: str) -> str:
