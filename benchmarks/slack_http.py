@@ -1,0 +1,233 @@
+"""Slack over HTTP under load: time to ack and to post the answer, with 50 concurrent signed requests.
+
+The app under test runs in its own process (`learnbot serve`, SQLite) with its Web API calls
+going to the fake Slack in this process, which notes when each answer arrives. The baseline in
+the same run is a bare Bolt app on the same HTTP server whose listener posts a fixed reply, so
+the ratios show what learnbot's work (profile lookup, dedupe, search, storage, Block Kit) costs.
+Run: `python -m benchmarks.slack_http [--requests 500] [--concurrency 50]` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_slack import FakeSlack, event_body, post, sign  # noqa: E402
+
+SECRET = "bench-signing-secret"
+ACK_TARGET_MS = 300.0
+QUESTIONS = [
+    "how do I give feedback to a peer",
+    "make a pivot table in excel",
+    "share my outlook calendar",
+    "how do I run a 1:1 with my report",
+    "what is the guest wifi password",
+    "how do I handle an angry customer",
+    "automate a weekly report",
+    "report a phishing email",
+]
+
+
+@dataclass
+class Result:
+    """One variant's latencies (ms) and rates (per second)."""
+
+    name: str
+    ack_ms: list[float]
+    post_ms: list[float]
+    acks_per_s: float
+    answers_per_s: float
+    missing: int
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def _start(command: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/slack/events", line)
+    if not match:
+        process.kill()
+        raise SystemExit(f"the server did not start: {line!r}")
+    return process, f"http://127.0.0.1:{match.group(1)}/slack/events"
+
+
+def _load(name: str, url: str, fake: FakeSlack, requests: int, concurrency: int, tag: str) -> Result:
+    """Send `requests` signed mentions, `concurrency` at a time; match each answer by its thread ts."""
+    sent: dict[str, float] = {}
+    acks: list[float] = []
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        ts = f"{tag}{n:06d}.000100"
+        event = {
+            "type": "app_mention",
+            "user": f"U{n % 50:04d}",
+            "text": f"<@UBOT> {QUESTIONS[n % len(QUESTIONS)]}",
+            "ts": ts,
+            "channel": f"C{n % 10:04d}",
+        }
+        body = event_body(event, f"Ev-{tag}-{n}")
+        headers = sign(SECRET, body)
+        started = time.monotonic()
+        with lock:
+            sent[ts] = started
+        status, _ = post(url, body, "application/json", headers)
+        elapsed = (time.monotonic() - started) * 1000
+        if status == 200:
+            with lock:
+                acks.append(elapsed)
+
+    fake.reset()
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, range(requests)))
+    acked = time.monotonic()
+    posts = fake.wait_for("chat.postMessage", requests, timeout=120)
+    arrived = {c.params.get("thread_ts"): c.at for c in posts}
+    post_ms = [(arrived[ts] - start) * 1000 for ts, start in sent.items() if ts in arrived]
+    finished = max(arrived.values(), default=acked)
+    return Result(
+        name=name,
+        ack_ms=acks,
+        post_ms=post_ms,
+        acks_per_s=requests / (acked - began),
+        answers_per_s=len(post_ms) / (finished - began),
+        missing=requests - len(post_ms),
+    )
+
+
+def _write_config(folder: Path) -> Path:
+    data = yaml.safe_load((ROOT / "app.yaml").read_text())
+    for source in data["content_sources"]:
+        source["path"] = str(ROOT / source["path"])
+    path = folder / "app.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def serve_baseline() -> None:
+    """The baseline server: a bare Bolt app, same HTTP server, a listener that posts a fixed reply."""
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    from bot.adapters import slack_server
+
+    client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
+    app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
+
+    @app.event("app_mention")
+    def reply(event: dict, client: WebClient) -> None:
+        client.chat_postMessage(channel=event["channel"], thread_ts=event["ts"], text="ok")
+
+    class Bare:
+        def __init__(self) -> None:
+            self.app = app
+
+    server = slack_server.http_server(Bare(), "127.0.0.1", 0)  # type: ignore[arg-type]
+    print(f"listening on http://127.0.0.1:{server.server_address[1]}/slack/events", flush=True)
+    server.serve_forever()
+
+
+def format_table(results: list[Result], requests: int, concurrency: int) -> str:
+    head = "| app | ack p50 ms | ack p99 ms | post p50 ms | post p99 ms | acks/s | answers/s | unanswered |"
+    lines = [head, "|" + "---|" * 8]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {_pct(r.ack_ms, 50):.1f} | {_pct(r.ack_ms, 99):.1f} | {_pct(r.post_ms, 50):.1f} "
+            f"| {_pct(r.post_ms, 99):.1f} | {r.acks_per_s:.0f} | {r.answers_per_s:.0f} | {r.missing} |"
+        )
+    if len(results) == 2:
+        base, ours = results
+        ratio = [
+            _pct(ours.ack_ms, 50) / _pct(base.ack_ms, 50),
+            _pct(ours.ack_ms, 99) / _pct(base.ack_ms, 99),
+            _pct(ours.post_ms, 50) / _pct(base.post_ms, 50),
+            _pct(ours.post_ms, 99) / _pct(base.post_ms, 99),
+            ours.acks_per_s / base.acks_per_s,
+            ours.answers_per_s / base.answers_per_s,
+        ]
+        lines.append("| ratio learnbot / baseline | " + " | ".join(f"{x:.2f}x" for x in ratio) + " | |")
+        met = "met" if _pct(ours.ack_ms, 99) <= ACK_TARGET_MS else "NOT met"
+        lines.append("")
+        lines.append(
+            f"{requests} signed app_mention requests, {concurrency} concurrent; target ack p99 ≤ "
+            f"{ACK_TARGET_MS:.0f} ms: {met}."
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_baseline:
+        serve_baseline()
+        return
+    from bot.app import prepare
+    from bot.config import Settings
+
+    with FakeSlack() as fake, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = Settings(data_dir=folder / "data", config_path=_write_config(folder))
+        prepare(settings)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url,
+            "LEARNBOT_CONFIG": str(settings.config_path),
+            "LEARNBOT_DATA_DIR": str(settings.data_dir),
+            "LEARNBOT_LOG_LEVEL": "WARNING",
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        env.pop("DATABASE_URL", None)
+        variants = [
+            (
+                "bare Bolt, fixed reply (baseline)",
+                [sys.executable, "-m", "benchmarks.slack_http", "--serve-baseline"],
+            ),
+            (
+                "learnbot serve (SQLite)",
+                [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
+            ),
+        ]
+        results = []
+        for n, (name, command) in enumerate(variants):
+            process, url = _start(command, env, folder if n else ROOT)
+            try:
+                _load(name, url, fake, 20, 5, f"w{n}")  # warm up: imports, caches, connections
+                results.append(_load(name, url, fake, args.requests, args.concurrency, f"{n + 1}"))
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+    print(format_table(results, args.requests, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
