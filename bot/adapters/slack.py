@@ -43,6 +43,7 @@ SCOPES = [
     "app_mentions:read",
     "channels:history",
     "chat:write",
+    "chat:write.public",
     "commands",
     "groups:history",
     "im:history",

@@ -177,3 +177,23 @@ def test_learnbot_serve_answers_a_mention_in_the_thread_and_the_click_round_trip
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_manifest_declares_everything_the_app_listens_to() -> None:
+    import yaml
+
+    from bot.adapters import slack
+
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    features, settings = manifest["features"], manifest["settings"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(slack.SCOPES)
+    assert [c["command"] for c in features["slash_commands"]] == [slack.COMMAND]
+    assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [("message", slack.SHORTCUT)]
+    assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
+    assert {"app_mention", "message.im", "app_home_opened", "message.channels"} <= set(
+        settings["event_subscriptions"]["bot_events"]
+    )
+    urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]]
+    urls += [c["url"] for c in features["slash_commands"]]
+    assert {url.removeprefix("https://learnbot.example.com") for url in urls} == {slack.EVENTS_PATH}
+    assert manifest["oauth_config"]["redirect_urls"][0].endswith(slack.REDIRECT_PATH)
