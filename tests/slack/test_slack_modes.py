@@ -13,6 +13,7 @@ from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.adapters.slack import SlackAdapter
@@ -197,3 +198,19 @@ def test_the_manifest_declares_everything_the_app_listens_to() -> None:
     urls += [c["url"] for c in features["slash_commands"]]
     assert {url.removeprefix("https://learnbot.example.com") for url in urls} == {slack.EVENTS_PATH}
     assert manifest["oauth_config"]["redirect_urls"][0].endswith(slack.REDIRECT_PATH)
+
+
+def test_serve_refuses_to_start_without_its_secrets_and_names_them(
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(settings.data_dir)  # no .env here
+    assert main(["--config", str(settings.config_path), "serve"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_SIGNING_SECRET is not set" in err and "set SLACK_BOT_TOKEN" in err
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-only")
+    assert main(["--config", str(settings.config_path), "serve"]) == 2
+    assert "SLACK_BOT_TOKEN is not set (Socket Mode needs the bot token)" in capsys.readouterr().err

@@ -185,3 +185,25 @@ def test_admins_see_headline_numbers_and_gaps_on_home(
         assert "• what is the guest wifi password" in shown
     finally:
         app.stop()
+
+
+def test_a_click_on_a_private_answer_updates_it_through_its_response_url(
+    slack: SlackApp, fake: FakeSlack
+) -> None:
+    slack.command(PEER)
+    [answer] = fake.wait_for("response_url")
+    helpful = next(e for b in answer.params["blocks"] if b["type"] == "actions" for e in b["elements"])
+    click = {
+        "type": "block_actions",
+        "user": {"id": "U0LEARNER"},
+        "container": {"type": "message", "message_ts": "77.1", "channel_id": "C0SALES", "is_ephemeral": True},
+        "channel": {"id": "C0SALES"},
+        "response_url": fake.response_url("ephemeral-click"),
+        "actions": [helpful | {"block_id": "lb_actions_0"}],
+    }
+    assert slack.interact(click)[0] == 200
+    [_, update] = fake.wait_for("response_url", 2)
+    assert update.params["replace_original"] is True
+    assert "Glad it helped!" in texts(update.params["blocks"])
+    assert fake.called("chat.update") == []  # ephemeral messages can only change through response_url
+    assert [f.verdict for f in rows(slack, Feedback)] == ["helpful"]
