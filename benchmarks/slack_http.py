@@ -152,6 +152,7 @@ def serve_baseline() -> None:
 
 
 def format_table(results: list[Result], requests: int, concurrency: int) -> str:
+    """A markdown table: latencies, rates, and learnbot's ratio to the baseline run alongside."""
     head = "| app | ack p50 ms | ack p99 ms | post p50 ms | post p99 ms | acks/s | answers/s | unanswered |"
     lines = [head, "|" + "---|" * 8]
     for r in results:
@@ -180,6 +181,7 @@ def format_table(results: list[Result], requests: int, concurrency: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Prepare a SQLite library, run the baseline and learnbot against the fake Slack, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50)

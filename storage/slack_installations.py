@@ -41,6 +41,7 @@ class DatabaseInstallationStore(InstallationStore):
         return log
 
     def save(self, installation: Installation) -> None:
+        """Keep every install (history); lookups take the newest."""
         with session_scope(self.engine) as session:
             session.add(
                 SlackInstallation(
@@ -78,6 +79,7 @@ class DatabaseInstallationStore(InstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
+        """The newest install for this workspace (and user, when given), as slack_sdk's Installation."""
         with session_scope(self.engine) as session:
             row = self._latest(session, enterprise_id, team_id, user_id, bool(is_enterprise_install))
             return Installation(**row.data) if row else None
@@ -85,6 +87,7 @@ class DatabaseInstallationStore(InstallationStore):
     def find_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
     ) -> Bot | None:
+        """The bot token and ids Bolt authorises events with, from the newest install."""
         installation = self.find_installation(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
         )
@@ -93,6 +96,7 @@ class DatabaseInstallationStore(InstallationStore):
     def delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
+        """Forget a workspace's installs (on uninstall or token revocation)."""
         with session_scope(self.engine) as session:
             query = delete(SlackInstallation).where(
                 col(SlackInstallation.client_id) == self.client_id,
@@ -118,12 +122,14 @@ class DatabaseOAuthStateStore(OAuthStateStore):
         return log
 
     def issue(self, *args: Any, **kwargs: Any) -> str:
+        """A new unguessable state for one install attempt."""
         state = secrets.token_urlsafe(32)
         with session_scope(self.engine) as session:
             session.add(SlackOAuthState(state=state, expire_at=utcnow() + STATE_EXPIRY))
         return state
 
     def consume(self, state: str) -> bool:
+        """True once for a state issued in the last ten minutes; a replay or forgery is False."""
         with session_scope(self.engine) as session:
             row = session.get(SlackOAuthState, state[:200])
             if row is None:
@@ -134,8 +140,10 @@ class DatabaseOAuthStateStore(OAuthStateStore):
 
 
 def installation_store(engine: Engine, client_id: str) -> DatabaseInstallationStore:
+    """The store Bolt's OAuth flow and authorisation use, on learnbot's database."""
     return DatabaseInstallationStore(engine, client_id)
 
 
 def state_store(engine: Engine) -> DatabaseOAuthStateStore:
+    """OAuth states on learnbot's database, so any replica can finish an install another began."""
     return DatabaseOAuthStateStore(engine)

@@ -237,6 +237,7 @@ class SlackAdapter:
         self._answer(client, incoming, Place(user=event["user"], channel=event["channel"], thread_ts=thread))
 
     def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        """Publish a fresh Home tab each time it is opened, so it never shows stale progress."""
         if event.get("tab", "home") == "home":
             self._publish_home(client, event["user"])
 
@@ -326,6 +327,7 @@ class SlackAdapter:
         ack(response_action="update", view=kit.browse_modal(catalogue))
 
     def on_browse_pillar(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """A pillar picked in the browse modal: the modal is updated in place with that pillar's lessons."""
         ack()
         view = body["view"]
         chosen = (body["actions"][0].get("selected_option") or {}).get("value")

@@ -55,6 +55,7 @@ def safe_url(url: str | None) -> str | None:
 
 
 def link(url: str | None, label: str) -> str:
+    """`<url|label>` with the label escaped; just the label when the URL is not a safe http(s) one."""
     target = safe_url(url)
     return f"<{target}|{escape(label)}>" if target else escape(label)
 
@@ -113,6 +114,7 @@ def card_blocks(card: AnswerCard, prefix: str = "lb_card") -> list[Block]:
 
 
 def button_element(button: Button, index: int) -> Block:
+    """A neutral button as a Block Kit button; the index keeps action ids unique within a block."""
     element: Block = {
         "type": "button",
         "text": _plain(button.label, BUTTON_TEXT),
