@@ -15,12 +15,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.config import AppConfig, Settings, check_content_references, load_config
+from bot.config import AppConfig, ConfigError, Settings, check_content_references, load_config
+from content_index.feedback import FeedbackSignals
 from content_index.indexer import IndexSummary, apply_scan, scan_all
-from content_index.library import build_index
-from content_index.search import DEFAULT_THRESHOLD, SearchIndex
+from content_index.library import LibraryWatcher, SemanticUnavailable, build_index
+from content_index.search import DEFAULT_THRESHOLD, Searchable
 from storage.content import active_content
 from storage.db import make_engine, require_current, session_scope, upgrade
+from storage.models import Feedback, Question
 from storage.pathways import sync_from_config
 
 log = logging.getLogger(__name__)
@@ -32,9 +34,10 @@ class LearnBot:
 
     config: AppConfig
     engine: Engine
-    index: SearchIndex
+    index: Searchable
     config_path: Path = Path("app.yaml")
     pillar_names: dict[str, str] = field(default_factory=dict)
+    watcher: LibraryWatcher | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -48,6 +51,21 @@ class LearnBot:
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.config.admins
+
+    def refresh_if_due(self, *, session: Session, force: bool = False) -> None:
+        """Apply content changed in storage (and feedback from other replicas) to the live index."""
+        if self.watcher is not None and (force or self.watcher.due()):
+            self.watcher.refresh(self.index, session=session, pillar_names=self.pillar_names)
+
+    def note_feedback(self, feedback: Feedback, *, session: Session) -> None:
+        """A verdict just stored: rank with it from the next question on, without waiting for a refresh."""
+        signals = self.index.signals
+        if feedback.question_id is None or not isinstance(signals, FeedbackSignals):
+            return
+        session.flush()
+        question = session.get(Question, feedback.question_id)
+        if question is not None:
+            signals.add_feedback(feedback, question.text)
 
 
 def pillar_names(config: AppConfig) -> dict[str, str]:
@@ -81,8 +99,19 @@ def open_bot(settings: Settings) -> LearnBot:
         check_content_references(
             config, {i.id for i in active_content(session=session)}, settings.config_path
         )
-        index = build_index(session=session, pillar_names=names)
+        try:
+            index = build_index(
+                session=session, pillar_names=names, settings=config.search, data_dir=settings.data_dir
+            )
+        except SemanticUnavailable as exc:
+            raise ConfigError(settings.config_path, [str(exc)]) from None
+        watcher = LibraryWatcher.start(session=session, every_seconds=config.search.refresh_seconds)
     log.info("search index ready: %d items", len(index))
     return LearnBot(
-        config=config, engine=engine, index=index, config_path=settings.config_path, pillar_names=names
+        config=config,
+        engine=engine,
+        index=index,
+        config_path=settings.config_path,
+        pillar_names=names,
+        watcher=watcher,
     )

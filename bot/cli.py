@@ -117,19 +117,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
         load_queries,
         threshold_sweep,
     )
-    from content_index.search import DEFAULT_THRESHOLD, SearchIndex
+    from content_index.library import SemanticUnavailable, document_for, evaluation_tiers
+    from content_index.search import DEFAULT_THRESHOLD
+    from storage.content import active_content
 
     queries = load_queries(Path(args.queries))
-    if args.corpus:
-        index, threshold = SearchIndex(load_jsonl_corpus(Path(args.corpus))), DEFAULT_THRESHOLD
-    else:
-        bot = open_bot(_settings(args))
-        index, threshold = bot.index, bot.threshold
+    settings = _settings(args)
+    try:
+        if args.corpus:
+            documents, threshold = load_jsonl_corpus(Path(args.corpus)), DEFAULT_THRESHOLD
+            tiers = evaluation_tiers(documents, data_dir=settings.data_dir, tier=args.tier)
+        else:
+            bot = open_bot(settings)
+            with bot.session() as session:
+                documents = [
+                    document_for(item, bot.pillar_names.get(item.pillar or ""))
+                    for item in active_content(session=session)
+                ]
+            threshold = bot.threshold
+            tiers = evaluation_tiers(documents, bot.config.search, data_dir=settings.data_dir, tier=args.tier)
+    except SemanticUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     threshold = threshold if args.threshold is None else args.threshold
-    report = evaluate(index, queries, threshold=threshold)
-    print(json.dumps(report.as_dict()) if args.json else report.format_table())
-    if args.sweep:
-        print("\n" + format_sweep(threshold_sweep(index, queries, [t / 20 for t in range(4, 15)])))
+    reports = {name: evaluate(index, queries, threshold=threshold) for name, index in tiers.items()}
+    if args.json:  # the first tier's figures at the top level, any other tier nested under its name
+        first, *others = reports
+        combined: dict[str, object] = {"tier": first, **reports[first].as_dict()}
+        combined.update({name: reports[name].as_dict() for name in others})
+        print(json.dumps(combined))
+        return 0
+    for name, report in reports.items():
+        print(f"## {name}\n{report.format_table()}\n")
+        if args.sweep:
+            rows = threshold_sweep(tiers[name], queries, [t / 20 for t in range(4, 15)])
+            print(format_sweep(rows) + "\n")
+    if "semantic" not in reports and args.tier == "both":
+        print("(semantic tier not installed: see README, 'Semantic search')")
     return 0
 
 
@@ -240,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.add_argument("--threshold", type=float, help="answer threshold for the answer-rate figures")
     ev.add_argument("--sweep", action="store_true", help="also show answer rate and precision per threshold")
+    ev.add_argument(
+        "--tier",
+        choices=("both", "lexical", "semantic"),
+        default="both",
+        help="which search to score (default both: lexical, and semantic when its extra is installed)",
+    )
     ev.set_defaults(func=cmd_eval)
     return parser
 

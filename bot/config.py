@@ -143,10 +143,33 @@ ContentSource = Annotated[MarkdownSource | CsvSource | LmsPackagesSource, Field(
 
 
 class SearchSettings(_Strict):
-    """How sure search must be before answering, and how many alternatives to show."""
+    """How sure search must be before answering, alternatives to show, synonyms, the semantic tier."""
 
     answer_threshold: float | None = Field(default=None, ge=0, le=1)
     alternatives: int = Field(default=2, ge=0, le=5)
+    synonyms: list[list[str]] = []
+    builtin_synonyms: bool = True
+    semantic: Literal["off", "on", "auto"] = "off"
+    refresh_seconds: int = Field(default=30, ge=0, le=86400)
+
+    @field_validator("semantic", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: object) -> object:
+        """YAML reads a bare on / off as true / false."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+    @field_validator("synonyms")
+    @classmethod
+    def _synonym_groups(cls, value: list[list[str]]) -> list[list[str]]:
+        groups = []
+        for number, group in enumerate(value):
+            phrases = [phrase.strip() for phrase in group if phrase.strip()]
+            if len(phrases) < 2:
+                raise ValueError(f"group {number} needs at least two phrases that mean the same thing")
+            if any(len(phrase) > 100 for phrase in phrases):
+                raise ValueError(f"group {number} has a phrase longer than 100 characters")
+            groups.append(phrases)
+        return groups
 
 
 class PassiveHelp(_Strict):

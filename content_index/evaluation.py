@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from content_index.search import DEFAULT_THRESHOLD, Document, SearchIndex, search
+from content_index.search import DEFAULT_THRESHOLD, Document, Searchable, search
 
 
 class DataFileError(ValueError):
@@ -155,7 +155,7 @@ def load_queries(path: str | Path) -> list[Query]:
 
 
 def evaluate(
-    index: SearchIndex, queries: Sequence[Query], *, k: int = 10, threshold: float = DEFAULT_THRESHOLD
+    index: Searchable, queries: Sequence[Query], *, k: int = 10, threshold: float = DEFAULT_THRESHOLD
 ) -> EvalReport:
     """Run every query through `search` (timed) and score rankings and answer/abstain decisions."""
     ranks: list[int | None] = []  # rank of the first relevant hit, for answerable queries
@@ -197,7 +197,7 @@ class ThresholdRow:
 
 
 def threshold_sweep(
-    index: SearchIndex, queries: Sequence[Query], thresholds: Sequence[float], *, k: int = 10
+    index: Searchable, queries: Sequence[Query], thresholds: Sequence[float], *, k: int = 10
 ) -> list[ThresholdRow]:
     """Answer rate and precision per threshold, plus a 'lesson missing' check: each answerable query
     runs again with its relevant lessons removed (then put back), where the right move is to abstain."""
@@ -226,7 +226,7 @@ def threshold_sweep(
     return rows
 
 
-def _top_confidence_without(index: SearchIndex, query: Query, k: int) -> float:
+def _top_confidence_without(index: Searchable, query: Query, k: int) -> float:
     """Top-hit confidence for `query` while its relevant lessons are out of the index; restores them."""
     removed = [doc for doc in (index.get(doc_id) for doc_id in query.relevant) if doc is not None]
     try:

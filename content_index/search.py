@@ -21,16 +21,20 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Protocol
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
+from content_index.synonyms import BUILT_IN_SYNONYMS, SYNONYM_FACTOR, Synonyms
+
 # Confidence at or above which the bot answers; below it says it has no lesson yet (see module doc).
 DEFAULT_THRESHOLD = 0.45
 
-K1 = 1.2
+K1 = 2.5  # BM25F sums weighted field tfs, so it saturates later than plain BM25 (flat from 2 to 4)
 FIELDS = ("title", "tags", "summary", "body")
 FIELD_WEIGHTS = {"title": 3.0, "tags": 2.0, "summary": 1.5, "body": 1.0}
 FIELD_B = {"title": 0.75, "tags": 0.75, "summary": 0.75, "body": 0.75}
@@ -39,6 +43,7 @@ FIELD_EVIDENCE = {"title": 1.0, "tags": 1.0, "summary": 0.85, "body": 0.4}
 
 TITLE_BOOST = 0.3  # score x (1 + TITLE_BOOST * share) when most of the query's weight is in the title
 TITLE_BOOST_MIN_SHARE = 0.5
+PHRASE_BOOST = 0.25  # score x (1 + PHRASE_BOOST * share of the query's word pairs found side by side)
 FUZZY_PENALTY = 0.8  # a typo-corrected term scores and counts at this fraction of an exact one
 FUZZY_MIN_LENGTH = 4
 UNKNOWN_WEIGHT = 1.0  # an unknown query word weighs this many times a term seen in one document
@@ -146,12 +151,37 @@ def analyze(text: str) -> list[str]:
     return [stem(w) for w in words(text) if is_informative(w)]
 
 
+@dataclass(frozen=True)
+class _Match:
+    """Index terms that stand for a query word: `whole` (a synonym phrase) needs every term present."""
+
+    terms: tuple[str, ...]
+    factor: float = 1.0
+    whole: bool = False
+
+
 @dataclass
 class _QueryTerm:
-    """One informative query word: its weight for confidence and the index terms it matches."""
+    """One informative query word (or known phrase): its weight for confidence and what it matches."""
 
     weight: float
-    matches: list[tuple[str, float]] = field(default_factory=list)  # (index term, factor)
+    matches: list[_Match] = field(default_factory=list)
+
+
+class RankSignals(Protocol):
+    """Evidence from outside the text (feedback, use) that nudges ranking; see content_index.feedback."""
+
+    def multipliers(self, query: str, doc_ids: Sequence[str]) -> dict[str, float]:
+        """Score multipliers (bounded, 1.0 = no opinion) for some of `doc_ids` when asked `query`."""
+        ...
+
+
+def make_synonyms(groups: Iterable[Sequence[str]] = BUILT_IN_SYNONYMS) -> Synonyms:
+    """A synonym table that splits and stems phrases exactly as questions and lessons are."""
+    return Synonyms(groups, stem=stem, words=words, informative=is_informative)
+
+
+_BUILT_IN = make_synonyms()
 
 
 @dataclass(frozen=True)
@@ -161,6 +191,7 @@ class _DocEntry:
     doc: Document
     terms: dict[str, Counter[str]]
     lengths: dict[str, int]
+    pairs: frozenset[tuple[str, str]]  # adjacent term pairs of title, summary and body, for phrases
 
 
 class SearchIndex:
@@ -168,7 +199,15 @@ class SearchIndex:
 
     One lock serialises add, remove and search, so chat threads can search while content is re-indexed."""
 
-    def __init__(self, documents: Iterable[Document] = ()) -> None:
+    def __init__(
+        self,
+        documents: Iterable[Document] = (),
+        *,
+        synonyms: Synonyms | None = None,
+        signals: RankSignals | None = None,
+    ) -> None:
+        self.synonyms = _BUILT_IN if synonyms is None else synonyms
+        self.signals = signals  # feedback and use; may be replaced while the bot runs
         self._entries: dict[str, _DocEntry] = {}
         self._postings: dict[str, dict[str, dict[str, int]]] = {f: {} for f in FIELDS}
         self._total_len: dict[str, int] = dict.fromkeys(FIELDS, 0)
@@ -196,7 +235,9 @@ class SearchIndex:
     def _add(self, doc: Document) -> None:
         self._remove(doc.id)
         texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": doc.body}
-        terms = {f: Counter(analyze(texts[f])) for f in FIELDS}
+        analyzed = {f: analyze(texts[f]) for f in FIELDS}
+        terms = {f: Counter(analyzed[f]) for f in FIELDS}
+        pairs = frozenset(pair for f in ("title", "summary", "body") for pair in pairwise(analyzed[f]))
         lengths = {f: sum(counts.values()) for f, counts in terms.items()}
         for f, counts in terms.items():
             postings = self._postings[f]
@@ -205,7 +246,7 @@ class SearchIndex:
             self._total_len[f] += lengths[f]
             self._nonempty[f] += lengths[f] > 0
         self._df.update(set().union(*terms.values()))
-        self._entries[doc.id] = _DocEntry(doc, terms, lengths)
+        self._entries[doc.id] = _DocEntry(doc, terms, lengths, pairs)
         self._invalidate()
 
     def remove(self, doc_id: str) -> None:
@@ -245,7 +286,7 @@ class SearchIndex:
     def _search(self, query: str, filters: Filters | None, k: int) -> list[Hit]:
         if k <= 0 or not self._entries:
             return []
-        plan = self._plan(query)
+        plan, pairs = self._plan(query)
         scores = self._score(plan)
         if filters is not None and filters != Filters():
             visible = self._visible_ids(filters)
@@ -253,13 +294,36 @@ class SearchIndex:
         if not scores:
             return []
         pool = heapq.nlargest(max(RERANK_POOL, k), scores, key=scores.__getitem__)
-        boosted = [(doc_id, scores[doc_id] * self._title_boost(doc_id, plan)) for doc_id in pool]
+        signals = self.signals.multipliers(query, pool) if self.signals is not None else {}
+        boosted = [
+            (
+                doc_id,
+                scores[doc_id]
+                * self._title_boost(doc_id, plan)
+                * self._phrase_boost(doc_id, pairs)
+                * signals.get(doc_id, 1.0),
+            )
+            for doc_id in pool
+        ]
         boosted.sort(key=lambda item: (-item[1], item[0]))
         top_score = boosted[0][1]
         return [
-            Hit(doc_id, score, self._coverage(doc_id, plan) * math.sqrt(score / top_score))
+            Hit(
+                doc_id,
+                score,
+                self._coverage(doc_id, plan)
+                * math.sqrt(score / top_score)
+                * min(1.0, signals.get(doc_id, 1.0)),
+            )
             for doc_id, score in boosted[:k]
         ]
+
+    def visible_ids(self, filters: Filters | None) -> frozenset[str] | None:
+        """Ids these filters let through, or None when nothing is filtered out."""
+        if filters is None or filters == Filters():
+            return None
+        with self._lock:
+            return self._visible_ids(filters)
 
     def _visible_ids(self, filters: Filters) -> frozenset[str]:
         """Ids of the documents these filters let through; cached per filter until the index changes."""
@@ -273,26 +337,53 @@ class SearchIndex:
 
     # -- query planning -------------------------------------------------------------------------
 
-    def _plan(self, query: str) -> list[_QueryTerm]:
-        """Turn a question into weighted terms: exact stems, joined compounds, typo corrections, unknowns."""
+    def _plan(self, query: str) -> tuple[list[_QueryTerm], list[tuple[str, str]]]:
+        """Turn a question into weighted terms (exact stems, joined compounds, synonyms, typo corrections,
+        unknowns) and the adjacent pairs of its informative words, for the phrase boost."""
         surface = list(words(query))
         joined, covered = self._compounds(surface)
-        plan = {term: _QueryTerm(self._idf(term), [(term, 1.0)]) for term in joined}
+        plan = {term: _QueryTerm(self._idf(term), [_Match((term,))]) for term in joined}
+        for span in self.synonyms.find(surface) if self.synonyms else ():
+            own = tuple(stem(w) for w in surface[span.start : span.end] if is_informative(w))
+            if own in plan:
+                continue
+            query_term = self._synonym_term(own, span.alternatives)
+            if query_term is not None:
+                plan[own] = query_term
+                covered.update(range(span.start, span.end))
         for i, word in enumerate(surface):
             if not is_informative(word):
                 continue
             term = stem(word)
-            if term in plan:
+            if (term,) in plan or term in plan:
                 continue
             if term in self._df:
-                plan[term] = _QueryTerm(self._idf(term), [(term, 1.0)])
+                plan[term] = _QueryTerm(self._idf(term), [_Match((term,))])
             elif i in covered:
                 continue
             elif (match := self._fuzzy(word, term)) is not None:
-                plan[term] = _QueryTerm(self._idf(match[0]), [match])
+                plan[term] = _QueryTerm(self._idf(match[0]), [_Match((match[0],), match[1])])
             else:
                 plan[term] = _QueryTerm(UNKNOWN_WEIGHT * self._idf_of_count(1))
-        return list(plan.values())
+        informative = [stem(w) for w in surface if is_informative(w)]
+        pairs = [pair for pair in pairwise(informative) if pair[0] != pair[1]]
+        return list(plan.values()), pairs
+
+    def _synonym_term(
+        self, own: tuple[str, ...], alternatives: tuple[tuple[str, ...], ...]
+    ) -> _QueryTerm | None:
+        """A known phrase: its own words (each counting alone) or any synonym phrase present in full."""
+        known = tuple(t for t in own if t in self._df)
+        found = [alt for alt in alternatives if all(t in self._df for t in alt)]
+        if not found:
+            return None
+        matches = [_Match(known)] if known else []
+        matches += [_Match(alt, SYNONYM_FACTOR, whole=True) for alt in found]
+        if known:
+            weight = sum(self._idf(t) for t in known)
+        else:
+            weight = max(sum(self._idf(t) for t in alt) / len(alt) for alt in found)
+        return _QueryTerm(weight, matches)
 
     def _compounds(self, surface: list[str]) -> tuple[list[str], set[int]]:
         """Adjacent words whose join is an index term ('strike through' -> 'strikethrough')."""
@@ -343,7 +434,13 @@ class SearchIndex:
 
     def _score(self, plan: list[_QueryTerm]) -> dict[str, float]:
         """BM25F score of every document sharing at least one term with the query."""
-        parts = [(self._contributions(term), factor) for q in plan for term, factor in q.matches]
+        parts: list[tuple[dict[str, float], float]] = []
+        for query_term in plan:
+            matches = query_term.matches
+            if len(matches) == 1 and len(matches[0].terms) == 1:
+                parts.append((self._contributions(matches[0].terms[0]), matches[0].factor))
+            elif matches:
+                parts.append((self._best_match_values(matches), 1.0))
         if not parts:
             return {}
         parts.sort(key=lambda part: len(part[0]), reverse=True)
@@ -354,6 +451,23 @@ class SearchIndex:
             for doc_id, value in contributions.items():
                 scores[doc_id] = get(doc_id, 0.0) + factor * value
         return scores
+
+    def _best_match_values(self, matches: list[_Match]) -> dict[str, float]:
+        """Per document, the best-scoring of a query word's matches (so synonyms never add up)."""
+        best: dict[str, float] = {}
+        for match in matches:
+            contributions = [self._contributions(term) for term in match.terms]
+            docs: Iterable[str]
+            if match.whole:
+                smallest = min(contributions, key=len)
+                docs = [d for d in smallest if all(d in c for c in contributions)]
+            else:
+                docs = set().union(*contributions)
+            for doc_id in docs:
+                value = match.factor * sum(c.get(doc_id, 0.0) for c in contributions)
+                if value > best.get(doc_id, 0.0):
+                    best[doc_id] = value
+        return best
 
     def _contributions(self, term: str) -> dict[str, float]:
         """Per-document BM25F contribution of one term (idf x saturated weighted tf); cached."""
@@ -385,19 +499,36 @@ class SearchIndex:
         """Share of the query's informative weight that this document contains (see module doc)."""
         return self._share(doc_id, plan, FIELD_EVIDENCE)
 
+    def _phrase_boost(self, doc_id: str, pairs: list[tuple[str, str]]) -> float:
+        """Multiplier > 1 for each pair of adjacent query words that also sit side by side in the lesson."""
+        if not pairs:
+            return 1.0
+        found = self._entries[doc_id].pairs
+        return 1.0 + PHRASE_BOOST * sum(pair in found for pair in pairs) / len(pairs)
+
     def _share(self, doc_id: str, plan: list[_QueryTerm], evidence: dict[str, float]) -> float:
         """Weighted share of query terms found in the given fields, each field counting `evidence[f]`."""
         total = sum(q.weight for q in plan)
         if total <= 0:
             return 0.0
         terms = self._entries[doc_id].terms
+
+        def strength(term: str) -> float:
+            return max((s for f, s in evidence.items() if term in terms[f]), default=0.0)
+
         found = 0.0
         for query_term in plan:
             best = 0.0
-            for term, factor in query_term.matches:
-                for f, strength in evidence.items():
-                    if term in terms[f]:
-                        best = max(best, factor * strength)
+            for match in query_term.matches:
+                if match.whole:
+                    value = min(strength(t) for t in match.terms)
+                elif len(match.terms) == 1:
+                    value = strength(match.terms[0])
+                else:
+                    weights = [self._idf(t) for t in match.terms]
+                    value = sum(w * strength(t) for w, t in zip(weights, match.terms, strict=True))
+                    value /= sum(weights)
+                best = max(best, match.factor * value)
             found += query_term.weight * best
         return min(1.0, found / total)
 
@@ -441,6 +572,24 @@ def _visible(doc: Document, filters: Filters) -> bool:
     return "everyone" in doc.audience or filters.audience in doc.audience
 
 
-def search(index: SearchIndex, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]:
+class Searchable(Protocol):
+    """What chat and evaluation need of an index: the lexical SearchIndex or the semantic HybridIndex."""
+
+    signals: RankSignals | None
+
+    def search(self, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]: ...
+
+    def get(self, doc_id: str) -> Document | None: ...
+
+    def add(self, doc: Document) -> None: ...
+
+    def remove(self, doc_id: str) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, doc_id: object) -> bool: ...
+
+
+def search(index: Searchable, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]:
     """The one search function everything calls."""
     return index.search(query, filters=filters, k=k)

@@ -35,6 +35,7 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
         remember_conversation(
             session=session, user=user, platform=incoming.platform, channel_id=incoming.channel_id
         )
+    bot.refresh_if_due(session=session)  # content re-indexed since start, cheaply checked
     hits = search(
         bot.index, question, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives
     )

@@ -31,9 +31,10 @@ def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Repl
     question_id, content_id = parsed
     user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
     verdict = "helpful" if action.name == "helpful" else "not_helpful"
-    record_feedback(
+    feedback = record_feedback(
         session=session, user_id=user.id, content_id=content_id, verdict=verdict, question_id=question_id
     )
+    bot.note_feedback(feedback, session=session)  # ranks the next similar question at once
     if verdict == "helpful":
         more = follow_up_buttons(question_id, content_id)
         return [Reply(text=THANKS_HELPFUL, replace_message=True, buttons=more)]

@@ -6,7 +6,17 @@ import threading
 
 import pytest
 
-from content_index.search import DEFAULT_THRESHOLD, Document, Filters, Hit, SearchIndex, analyze, search
+from content_index.search import (
+    DEFAULT_THRESHOLD,
+    Document,
+    Filters,
+    Hit,
+    SearchIndex,
+    analyze,
+    make_synonyms,
+    search,
+)
+from content_index.synonyms import BUILT_IN_SYNONYMS
 
 LESSONS = [
     Document(
@@ -251,3 +261,75 @@ def test_searching_while_content_is_reindexed_is_safe() -> None:
         thread.join()
     assert errors == []
     assert top_id(search(index, "pivot table in google sheets")) == "pivot-tables"
+
+
+LEAVE_LESSONS = [
+    *LESSONS,
+    Document(
+        id="book-vacation",
+        title="Book your vacation days in the HR portal",
+        summary="Ask for days away, see your balance and cancel a booking.",
+        body="Open the portal, choose the dates and your manager approves the request.",
+    ),
+    Document(
+        id="portal-tour",
+        title="A tour of the HR portal",
+        summary="Payslips, benefits and your personal details in one place.",
+        body="The portal shows your payslips and lets you update your bank details.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "question", ["how do I book PTO", "how many days of annual leave can I take", "request time off"]
+)
+def test_a_synonym_or_abbreviation_finds_the_lesson(question: str) -> None:
+    hits = search(SearchIndex(LEAVE_LESSONS), question)
+    assert top_id(hits) == "book-vacation"
+    assert hits[0].confidence >= DEFAULT_THRESHOLD
+
+
+def test_without_synonyms_the_abbreviation_finds_nothing() -> None:
+    index = SearchIndex(LEAVE_LESSONS, synonyms=make_synonyms(()))
+    assert search(index, "PTO please") == []
+    assert top_id(search(SearchIndex(LEAVE_LESSONS), "PTO please")) == "book-vacation"
+
+
+def test_a_synonym_counts_a_little_less_than_the_word_itself() -> None:
+    index = SearchIndex(LEAVE_LESSONS)
+    exact = search(index, "book vacation")[0]
+    synonym = search(index, "book pto")[0]
+    assert exact.id == synonym.id == "book-vacation"
+    assert synonym.score < exact.score
+
+
+def test_company_synonyms_from_app_yaml_extend_the_built_in_list() -> None:
+    lessons = [Document(id="okta", title="Sign in to Okta from a new laptop")]
+    plain = SearchIndex(lessons)
+    assert search(plain, "how do I log in to the launchpad") == []
+    groups = [*BUILT_IN_SYNONYMS, ("launchpad", "okta")]
+    assert (
+        top_id(search(SearchIndex(lessons, synonyms=make_synonyms(groups)), "log in to the launchpad"))
+        == "okta"
+    )
+
+
+def test_stopword_abbreviations_never_trigger_a_synonym() -> None:
+    index = SearchIndex(LESSONS, synonyms=make_synonyms([("it", "helpdesk"), ("helpdesk", "gmail")]))
+    assert top_id(search(index, "is it possible to filter gmail")) == "gmail-filters"
+    assert search(index, "is it on") == []
+
+
+def test_two_factor_written_as_2fa_or_mfa_finds_the_lesson(index: SearchIndex) -> None:
+    assert top_id(search(index, "set up 2FA on my work account")) == "two-factor"
+    assert top_id(search(index, "MFA for my account")) == "two-factor"
+
+
+def test_words_side_by_side_rank_above_the_same_words_scattered() -> None:
+    lessons = [
+        Document(
+            id="scattered", title="Table manners at the client dinner", body="Pivot the talk to the client."
+        ),
+        Document(id="phrase", title="Client dinner: the pivot table of the evening", body="Table talk."),
+    ]
+    assert top_id(search(SearchIndex(lessons), "pivot table")) == "phrase"

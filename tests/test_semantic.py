@@ -1,0 +1,114 @@
+"""The optional semantic tier: paraphrases with no shared words still find the lesson; nothing re-embedded.
+
+Skipped, with the reason, where the `semantic` extra is not installed (CI installs only `dev`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from content_index.semantic import unavailable_reason
+
+pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+
+from bot.adapters.console import ConsoleChat  # noqa: E402 - only importable with the extra
+from bot.app import open_bot, prepare  # noqa: E402
+from bot.cli import main  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.router import Router  # noqa: E402
+from content_index.search import Document, Filters, SearchIndex, search  # noqa: E402
+from content_index.semantic import EmbeddingCache, Encoder, HybridIndex  # noqa: E402
+from tests.conftest import write_config  # noqa: E402
+from tests.test_search import LESSONS  # noqa: E402
+
+PARAPHRASE = "my posts should show words with a line drawn through them"
+STRIKE = Document(
+    id="strikethrough",
+    title="Strikethrough in Markdown",
+    body="Wrap the text in two tildes on each side.",
+)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return Encoder()
+
+
+def cached_vectors(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*) FROM embedding").fetchone()[0]
+
+
+def test_a_paraphrase_without_shared_words_finds_the_lesson(encoder: Encoder) -> None:
+    lessons = [*LESSONS, STRIKE]
+    assert "strikethrough" not in [hit.id for hit in search(SearchIndex(lessons), PARAPHRASE)]
+    hits = search(HybridIndex(lessons, encoder=encoder), PARAPHRASE)
+    assert hits[0].id == "strikethrough"
+
+
+def test_exact_names_still_win_and_nonsense_is_not_answered(encoder: Encoder) -> None:
+    index = HybridIndex(LESSONS, encoder=encoder)
+    assert search(index, "c++ tips")[0].id == "modern-cpp"
+    assert search(index, "pivto table")[0].id == "pivot-tables"
+    nonsense = search(index, "qwxz blorptastic zzyzx")
+    assert not nonsense or nonsense[0].confidence < 0.45
+
+
+def test_audience_filter_hides_lessons_for_other_roles(encoder: Encoder) -> None:
+    index = HybridIndex(LESSONS, encoder=encoder)
+    question = "how should I prepare a 1:1 with my direct report?"
+    as_engineer = search(index, question, filters=Filters(audience="engineer"))
+    assert "great-one-on-ones" not in [hit.id for hit in as_engineer]
+    assert search(index, question, filters=Filters(audience="manager"))[0].id == "great-one-on-ones"
+
+
+def test_lessons_are_embedded_once_and_again_only_when_they_change(encoder: Encoder, tmp_path: Path) -> None:
+    path = tmp_path / "embeddings.sqlite3"
+    HybridIndex(LESSONS, encoder=encoder, cache=EmbeddingCache(path))
+    assert cached_vectors(path) == 2 * len(LESSONS)  # title, and title with summary and body
+
+    index = HybridIndex(LESSONS, encoder=encoder, cache=EmbeddingCache(path))  # a restart
+    assert cached_vectors(path) == 2 * len(LESSONS)
+
+    changed = Document(id="gmail-filters", title="Tame your inbox with Gmail filters", body="New steps.")
+    index.add(changed)
+    assert cached_vectors(path) == 2 * len(LESSONS) + 1  # same title, new body
+    index.remove("pivot-tables")
+    assert len(index) == len(LESSONS) - 1
+    assert "pivot-tables" not in [hit.id for hit in search(index, "pivot table")]
+
+
+def test_chat_uses_the_semantic_tier_when_switched_on(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", config_path=write_config(tmp_path, search={"semantic": "on"})
+    )
+    prepare(settings)
+    bot = open_bot(settings)
+    assert isinstance(bot.index, HybridIndex)
+    reply = ConsoleChat(Router(bot)).handle_line("this email looks like a scam")
+    assert "I don't have a lesson for that yet" not in reply
+    assert "hishing" in reply.splitlines()[0]
+    assert (settings.data_dir / "embeddings.sqlite3").exists()
+
+
+def test_eval_reports_both_tiers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_settings: Callable[..., Settings]
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"id": d.id, "title": d.title, "body": d.body}) + "\n" for d in [*LESSONS, STRIKE])
+    )
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"id": "q1", "text": PARAPHRASE, "relevant": ["strikethrough"]}) + "\n")
+    args = ["--data-dir", str(tmp_path / "data"), "eval", "--corpus", str(corpus), "--queries", str(queries)]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tier"] == "lexical" and report["recall_at_5"] == 0.0
+    assert report["semantic"]["recall_at_1"] == 1.0
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "## lexical" in table and "## semantic" in table
