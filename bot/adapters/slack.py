@@ -39,6 +39,9 @@ COMMAND = "/learn"
 SHORTCUT = "find_lesson"
 MAX_RATE_LIMIT_RETRIES = 3
 PROFILE_TTL = 3600.0
+LISTENER_THREADS = (
+    8  # measured (benchmarks/slack_http.py): more threads fight over the GIL and DB pool, and acks slow first
+)
 SCOPES = [
     "app_mentions:read",
     "channels:history",
@@ -113,7 +116,9 @@ class SlackAdapter:
             signing_secret=settings.slack_signing_secret or "",
             client=self.client,  # carries the bot token (none in multi-workspace mode)
             oauth_settings=self._oauth_settings() if settings.has_slack_oauth else None,
-            listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="slack-listener"),
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"
+            ),
             logger=logging.getLogger("learnbot.bolt"),
         )
         self._register()

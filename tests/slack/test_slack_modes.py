@@ -45,10 +45,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def test_a_workspace_installs_through_oauth_and_is_answered_with_its_own_token(
-    make_settings: Callable[..., Settings], fake: FakeSlack
+    make_settings: Callable[..., Settings], fake: FakeSlack, db_url: str
 ) -> None:
     settings = slack_settings(
-        make_settings(), fake, slack_bot_token=None, slack_client_id="111.222", slack_client_secret="shh"
+        make_settings(database_url=db_url),
+        fake,
+        slack_bot_token=None,
+        slack_client_id="111.222",
+        slack_client_secret="shh",
     )
     prepare(settings)
     app = SlackApp.start(settings, fake)
