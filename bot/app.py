@@ -20,12 +20,20 @@ from content_index.feedback import FeedbackSignals
 from content_index.indexer import IndexSummary, apply_scan, scan_all
 from content_index.library import LibraryWatcher, SemanticUnavailable, build_index
 from content_index.search import DEFAULT_THRESHOLD, Searchable
+from nudges.clock import Clock, SystemClock
 from storage.content import active_content
 from storage.db import make_engine, require_current, session_scope, upgrade
 from storage.models import Feedback, Question
 from storage.pathways import sync_from_config
 
 log = logging.getLogger(__name__)
+
+
+def sync_campaigns(*, session: Session, config: AppConfig) -> None:
+    """Mirror app.yaml's campaigns into storage (imported late: nudges builds on this module)."""
+    from nudges.campaigns import sync_from_config as sync
+
+    sync(session=session, config=config)
 
 
 @dataclass
@@ -37,6 +45,7 @@ class LearnBot:
     index: Searchable
     config_path: Path = Path("app.yaml")
     pillar_names: dict[str, str] = field(default_factory=dict)
+    clock: Clock = field(default_factory=SystemClock)
     watcher: LibraryWatcher | None = None
 
     @contextmanager
@@ -85,6 +94,7 @@ def prepare(settings: Settings, *, progress: bool = False) -> IndexSummary:
         summary = apply_scan(session=session, config=config, scan=scan)
         session.flush()
         sync_from_config(session=session, config=config)
+        sync_campaigns(session=session, config=config)
     engine.dispose()
     return summary
 

@@ -271,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="which search to score (default both: lexical, and semantic when its extra is installed)",
     )
     ev.set_defaults(func=cmd_eval)
+
+    from nudges.cli import add_commands  # tick, dispatch, nudges status|run
+
+    add_commands(commands, _settings)
     return parser
 
 

@@ -96,11 +96,7 @@ class NudgePolicy(_Strict):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/London')") from None
-        return value
+        return _zone(value)
 
     @field_validator("quiet_days")
     @classmethod
@@ -110,6 +106,66 @@ class NudgePolicy(_Strict):
             if day not in WEEKDAYS:
                 raise ValueError(f"unknown day {day!r} (use mon, tue, wed, thu, fri, sat, sun)")
         return days
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/London')") from None
+    return value
+
+
+class CampaignConfig(_Strict):
+    """An announcement with a pathway invitation (a Join button) posted to channels.
+
+    No `cron` and no `at`: posted once, on the first scheduler tick after it appears.
+    `at` without a zone, and `cron`, are read in `timezone` (else nudges.default_timezone).
+    """
+
+    id: Id
+    title: str = Field(min_length=1, max_length=150)
+    message: str = ""
+    pathway: str | None = None
+    channels: list[str] = Field(min_length=1)
+    platform: Literal["slack", "console", "teams"] = "slack"
+    cron: str | None = None
+    at: dt.datetime | None = None
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _zone(value)
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, value: list[str]) -> list[str]:
+        names = [name.strip().lstrip("#") for name in value]
+        if any(not name for name in names):
+            raise ValueError("a channel name is empty")
+        return names
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone=ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise ValueError(
+                f"invalid cron expression {value!r} ({exc}); use 5 fields: minute hour day month weekday"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> CampaignConfig:
+        if self.cron and self.at:
+            raise ValueError("give either cron (repeating) or at (once), not both")
+        return self
 
 
 class Channels(_Strict):
@@ -195,6 +251,7 @@ class AppConfig(_Strict):
     pillars: list[Pillar] = Field(min_length=1)
     pathways: list[Pathway] = []
     nudges: NudgePolicy = NudgePolicy()
+    campaigns: list[CampaignConfig] = []
     channels: Channels = Channels()
     admins: list[str] = []
     smes: list[str] = []
@@ -241,7 +298,12 @@ def _message(error: dict[str, Any]) -> str:
 def _cross_checks(config: AppConfig) -> list[str]:
     problems: list[str] = []
     pillar_ids = {p.id for p in config.pillars}
-    for kind, items in (("pillars", config.pillars), ("pathways", config.pathways)):
+    kinds: tuple[tuple[str, Sequence[Pillar | Pathway | CampaignConfig]], ...] = (
+        ("pillars", config.pillars),
+        ("pathways", config.pathways),
+        ("campaigns", config.campaigns),
+    )
+    for kind, items in kinds:
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             if item.id in seen:
@@ -253,6 +315,13 @@ def _cross_checks(config: AppConfig) -> list[str]:
         if pathway.pillar not in pillar_ids:
             known = ", ".join(sorted(pillar_ids))
             problems.append(f"pathways[{index}].pillar: unknown pillar {pathway.pillar!r} (known: {known})")
+    pathway_ids = {p.id for p in config.pathways}
+    for index, campaign in enumerate(config.campaigns):
+        if campaign.pathway and campaign.pathway not in pathway_ids:
+            known = ", ".join(sorted(pathway_ids)) or "none"
+            problems.append(
+                f"campaigns[{index}].pathway: unknown pathway {campaign.pathway!r} (known: {known})"
+            )
     names: dict[str, int] = {}
     for index, source in enumerate(config.content_sources):
         if source.name in names:

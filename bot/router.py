@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.app import LearnBot
 from bot.events import Action, Catalogue, HomeView, Incoming, Reply, Role
+from handlers import admin, campaigns, nudges
 from handlers.answer import answer_question
 from handlers.browse import browse
 from handlers.commands import show_gaps, show_help
@@ -21,7 +22,14 @@ from storage.events import first_delivery
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[..., list[Reply]]
-COMMANDS: dict[str, MessageHandler] = {"help": show_help, "?": show_help, "gaps": show_gaps}
+COMMANDS: dict[str, MessageHandler] = {
+    "help": show_help,
+    "?": show_help,
+    "gaps": show_gaps,
+    "nudges off": nudges.nudges_off,
+    "stop nudges": nudges.nudges_off,
+    "nudges on": nudges.nudges_on,
+}
 ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "helpful": on_feedback,
     "not_helpful": on_feedback,
@@ -29,6 +37,18 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "add_to_pathway": add_to_pathway,
     "join_pathway": join_pathway,
     "ask_experts": ask_experts,
+    "nudge_start": nudges.on_start,
+    "nudge_done": nudges.on_done,
+    "nudge_snooze": nudges.on_snooze,
+    "nudge_not_now": nudges.on_not_now,
+    "nudge_stop": nudges.on_stop,
+    "follow_up_applied": nudges.on_applied,
+    "follow_up_not_yet": nudges.on_not_yet,
+    "takeaway_skip": nudges.on_takeaway_skip,
+    "takeaway_share": nudges.on_share,
+    "takeaway_private": nudges.on_share,
+    "campaign_join": campaigns.on_join,
+    "campaign_details": campaigns.on_details,
 }
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
 
@@ -48,8 +68,12 @@ class Router:
             if not incoming.addressed:
                 return suggest(incoming, session=session, bot=self.bot, limiter=self.passive)
             command = COMMANDS.get(incoming.text.strip().lower().lstrip("/"))
-            handler = command or answer_question
-            return handler(incoming, session=session, bot=self.bot)
+            handler = command or admin.match(incoming, self.bot)
+            if handler is None:
+                takeaway = nudges.awaiting_takeaway(incoming, session=session, bot=self.bot)
+                if takeaway is not None:
+                    return nudges.save_takeaway(incoming, takeaway, session=session)
+            return (handler or answer_question)(incoming, session=session, bot=self.bot)
 
     def on_action(self, action: Action) -> list[Reply]:
         handler = ACTIONS.get(action.name)

@@ -91,3 +91,29 @@ def completed_steps(*, session: Session, enrolment_id: int) -> set[str]:
 
 def count_active_enrolments(*, session: Session) -> int:
     return len(list(session.exec(select(Enrolment.id).where(Enrolment.status == "active"))))
+
+
+def get_enrolment(*, session: Session, user_id: int, pathway_id: str) -> Enrolment | None:
+    return session.exec(
+        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.pathway_id == pathway_id)
+    ).first()
+
+
+def progress_for(
+    *, session: Session, enrolment_id: int, content_id: str, create: bool = True
+) -> StepProgress | None:
+    """The learner's progress on one step, created empty when asked to."""
+    found = session.exec(
+        select(StepProgress).where(
+            StepProgress.enrolment_id == enrolment_id, StepProgress.content_id == content_id
+        )
+    ).first()
+    if found is None and create:
+        found = StepProgress(enrolment_id=enrolment_id, content_id=content_id)
+        session.add(found)
+    return found
+
+
+def enrolled_user_ids(*, session: Session, pathway_id: str) -> set[int]:
+    """Everyone with an enrolment on this pathway, in any status (a learner who left is not re-added)."""
+    return set(session.exec(select(Enrolment.user_id).where(Enrolment.pathway_id == pathway_id)))

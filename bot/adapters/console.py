@@ -6,14 +6,17 @@ so a developer can try every conversation with no chat-platform tokens.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from bot.events import Action, AnswerCard, Button, HomeView, Incoming, Reply, Role
 from bot.router import Router
+from nudges.clock import Clock, ManualClock, parse_when
+from nudges.outbox import Outbound
 
 PLATFORM = "console"
 INDENT = " " * 10
@@ -41,6 +44,8 @@ Type a question, or a number to press a button. Commands:
   /dm                         talk to learnbot in a direct message (the default)
   /channel NAME               talk in a channel; learnbot answers in a thread
   /home                       your pathways, recent answers and lessons to rate
+  /clock [+1d|+3h|2026-12-01 09:00]   show or move the clock; nudges due meanwhile arrive
+  /tz ZONE                    your time zone for nudges, e.g. Pacific/Auckland
   /help                       this help;  help  what learnbot can do
   /quit                       leave"""
 
@@ -93,6 +98,20 @@ def render_reply(reply: Reply, first_number: int = 1) -> list[str]:
     return lines
 
 
+class ConsoleSender:
+    """Outbox delivery for the console: keeps what was 'sent' (and when) for the chat to show."""
+
+    platform = PLATFORM
+    min_interval = 0.0
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.delivered: list[tuple[dt.datetime, Outbound]] = []
+
+    def send(self, message: Outbound) -> None:
+        self.delivered.append((self.clock.now(), message))
+
+
 class ConsoleChat:
     """A read-eval-print loop over the router; `handle_line` is what tests drive."""
 
@@ -104,6 +123,12 @@ class ConsoleChat:
         self.choices: list[Button] = []
         self._threads = itertools.count(1)
         self.thread_id: str | None = None
+        bot = router.bot
+        if not isinstance(bot.clock, ManualClock):  # the console's clock moves only with /clock
+            bot.clock = ManualClock(bot.clock.now().replace(microsecond=0))
+        self.clock: ManualClock = bot.clock
+        self.sender = ConsoleSender(self.clock)
+        self._shown = 0
 
     def run(self) -> int:
         self._say(["Hi! I'm learnbot. Ask me how to do something at work. (/help for commands)"])
@@ -130,7 +155,15 @@ class ConsoleChat:
         return self.stdin.readline()
 
     def handle_line(self, line: str) -> str:
-        """One line from the person; returns what learnbot shows in reply."""
+        """One line from the person; returns what learnbot shows in reply, then anything delivered."""
+        from nudges.scheduler import deliver_now
+
+        output = self._handle(line)
+        deliver_now(self.router.bot, {PLATFORM: self.sender})
+        delivered = self._deliveries()
+        return "\n".join(part for part in (output, delivered) if part)
+
+    def _handle(self, line: str) -> str:
         text = line.strip()
         if not text:
             return ""
@@ -187,6 +220,10 @@ class ConsoleChat:
         if command == "/channel" and arg:
             self.channel = arg
             return f"(now in #{arg}: learnbot answers in a thread)"
+        if command == "/clock":
+            return self._move_clock(arg)
+        if command == "/tz":
+            return self._set_zone(arg)
         return f"(unknown command {command!r}: type /help)"
 
     def _show(self, replies: list[Reply]) -> str:
@@ -197,6 +234,71 @@ class ConsoleChat:
             buttons += reply.buttons
         self.choices = buttons
         return self._format(lines)
+
+    def _zone(self) -> str:
+        from nudges.planner import zone_named
+        from storage.users import ensure_user
+
+        with self.router.bot.session() as session:
+            user = ensure_user(session=session, platform=PLATFORM, platform_user_id=self.persona.user_id)
+            return zone_named(user.timezone, self.router.bot.config.nudges.default_timezone).key
+
+    def _local(self, when: dt.datetime) -> str:
+        from zoneinfo import ZoneInfo
+
+        zone = self._zone()
+        return f"{when.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M} {zone}"
+
+    def _move_clock(self, arg: str) -> str:
+        """`/clock` shows the time; `/clock +1d` or `/clock 2026-12-01 09:00` moves it, ticking on the way."""
+        from zoneinfo import ZoneInfo
+
+        from nudges.scheduler import advance_to
+
+        if not arg:
+            return f"(the clock says {self._local(self.clock.now())})"
+        try:
+            target = parse_when(arg, now=self.clock.now(), zone=ZoneInfo(self._zone()))
+        except ValueError as exc:
+            return f"({exc})"
+        if target < self.clock.now():
+            return "(the clock only moves forward)"
+        self.choices = []
+        advance_to(self.router.bot, {PLATFORM: self.sender}, target)
+        return f"(the clock says {self._local(target)})"
+
+    def _set_zone(self, arg: str) -> str:
+        from nudges.planner import zone_named
+        from storage.users import ensure_user
+
+        if zone_named(arg, "UTC").key != arg:
+            return f"(unknown time zone {arg!r}: use an IANA name like Europe/London)"
+        with self.router.bot.session() as session:
+            user = ensure_user(session=session, platform=PLATFORM, platform_user_id=self.persona.user_id)
+            user.timezone = arg
+            session.add(user)
+        return f"({self.persona.name} now gets nudges in working hours in {arg})"
+
+    def _deliveries(self) -> str:
+        """What the outbox delivered since last shown: DMs to you and channel posts get numbered buttons."""
+        new = self.sender.delivered[self._shown :]
+        self._shown = len(self.sender.delivered)
+        lines: list[str] = []
+        for when, message in new:
+            direct = message.to_user is not None
+            mine = not direct or message.to_user == self.persona.user_id
+            where = (
+                f"direct message to {'you' if mine else message.to_user}"
+                if direct
+                else f"in #{message.channel_id}"
+            )
+            lines.append(f"── {self._local(when)} · {where} ──")
+            if mine:
+                lines += render_reply(message.reply, first_number=len(self.choices) + 1)
+                self.choices = self.choices + list(message.reply.buttons)
+            else:
+                lines += render_reply(replace(message.reply, buttons=()))
+        return "\n".join(lines)
 
     def _format(self, lines: list[str]) -> str:
         if not lines:

@@ -1,0 +1,105 @@
+"""Outbox delivery to Slack: one `chat.postMessage` per row, errors sorted into retry or give up.
+
+The client has no 429 retry handler on purpose: the outbox dispatcher reschedules the row
+after Retry-After instead of holding a thread asleep. The row's idempotency key travels in the
+message metadata, so anyone reading the channel history can tell which outbox row it was.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.adapters import slack_blocks as kit
+from bot.config import Settings
+from nudges.outbox import DeliveryError, Outbound
+
+PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "user_not_found",
+    "cannot_dm_bot",
+    "account_inactive",
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "missing_scope",
+    "invalid_blocks",
+    "invalid_arguments",
+    "msg_too_long",
+    "no_text",
+    "restricted_action",
+}
+METADATA_EVENT = "learnbot_outbox"
+
+
+def outbox_client(settings: Settings, timeout: int = 15) -> WebClient:
+    """A Web API client for delivery: SLACK_API_URL honoured, no sleeping retry handlers."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        timeout=timeout,
+        retry_handlers=[],
+    )
+
+
+class SlackSender:
+    """Posts outbox messages to Slack channels and DMs, about one per second per channel."""
+
+    platform = "slack"
+    min_interval = 1.0
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._dms: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def send(self, message: Outbound) -> None:
+        try:
+            channel = message.channel_id or self._dm(message.to_user)
+            self.client.chat_postMessage(
+                channel=channel,
+                blocks=kit.reply_blocks(message.reply),
+                text=kit.fallback_text(message.reply),
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
+            )
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise DeliveryError(f"cannot reach Slack: {type(exc).__name__}: {exc}") from None
+
+    def _dm(self, user: str | None) -> str:
+        """The DM channel with a user (conversations.open, remembered), for users never seen in a DM."""
+        if not user:
+            raise DeliveryError("no channel and no user to open a DM with", permanent=True)
+        with self._lock:
+            known = self._dms.get(user)
+        if known:
+            return known
+        channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+        with self._lock:
+            self._dms[user] = channel
+        return channel
+
+
+def _classify(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    error = str(response.get("error") if hasattr(response, "get") else exc)
+    if status == 429 or error == "ratelimited":
+        headers = getattr(response, "headers", {}) or {}
+        retry_after = headers.get("Retry-After") or headers.get("retry-after") or "1"
+        try:
+            seconds = float(retry_after if not isinstance(retry_after, list) else retry_after[0])
+        except ValueError:
+            seconds = 1.0
+        return DeliveryError("Slack rate limit (429)", retry_after=max(seconds, 0.0))
+    if error in PERMANENT:
+        return DeliveryError(f"Slack refused: {error}", permanent=True)
+    return DeliveryError(f"Slack error: {error} (HTTP {status})")

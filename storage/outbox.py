@@ -1,0 +1,213 @@
+"""The outbox: every message learnbot sends unprompted, enqueued once, claimed with a lease, then sent.
+
+Enqueueing is insert-or-ignore on the idempotency key, so planning twice (or in two
+processes) makes one row. Claiming takes due rows, and rows whose lease ran out, with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two dispatchers never hold the same row; SQLite
+ignores the lock clause and takes the write lock for the whole transaction instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxMessage
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+STATUSES = (PENDING, SENDING, SENT, FAILED, CANCELLED)
+
+
+def insert_ignore(session: Session, model: type, rows: Sequence[dict[str, Any]], conflict: list[str]) -> int:
+    """Insert rows, skipping any whose `conflict` columns already exist; returns how many were new."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    table = model.__table__  # type: ignore[attr-defined]
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(key)
+    if len(rows) == 1:
+        return len(connection.execute(statement, dict(rows[0])).all())
+    return len(connection.execute(statement, list(rows)).all())
+
+
+def enqueue(
+    *,
+    session: Session,
+    key: str,
+    platform: str,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: dt.datetime,
+    user_id: int | None = None,
+    channel_id: str | None = None,
+) -> bool:
+    """Add one message to send at `due_at`; False when a message with this key already exists."""
+    row = message_row(key, platform, kind, payload, due_at, user_id=user_id, channel_id=channel_id)
+    return enqueue_many(session=session, rows=[row]) == 1
+
+
+def message_row(
+    key: str,
+    platform: str,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: dt.datetime,
+    *,
+    user_id: int | None = None,
+    channel_id: str | None = None,
+) -> dict[str, Any]:
+    """One outbox row as a dict, for `enqueue_many`."""
+    return {
+        "idempotency_key": key,
+        "platform": platform,
+        "kind": kind,
+        "payload": payload,
+        "due_at": due_at,
+        "user_id": user_id,
+        "channel_id": channel_id,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": due_at,
+    }
+
+
+def enqueue_many(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert-or-ignore many rows in one statement; returns how many were new."""
+    return insert_ignore(session, OutboxMessage, rows, ["idempotency_key"])
+
+
+def claim(
+    *,
+    session: Session,
+    now: dt.datetime,
+    platforms: Iterable[str],
+    limit: int,
+    lease: dt.timedelta,
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due rows (or rows whose lease ran out) for these platforms until now + lease."""
+    due = or_(
+        and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now),
+        and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.lease_until) < now),
+    )
+    chosen = (
+        select(OutboxMessage.id)
+        .where(due, col(OutboxMessage.platform).in_(list(platforms)))
+        .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(chosen.scalar_subquery()))
+        .values(status=SENDING, lease_until=now + lease, attempts=col(OutboxMessage.attempts) + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def mark_sent(*, session: Session, ids: Sequence[int], now: dt.datetime) -> None:
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == SENDING)
+            .values(status=SENT, sent_at=now, lease_until=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def mark_retry(
+    *, session: Session, message_id: int, due_at: dt.datetime, error: str | None, count_attempt: bool = True
+) -> None:
+    """Back to pending, due again at `due_at`; a pacing delay (`count_attempt=False`) is not an attempt."""
+    values: dict[str, Any] = {"status": PENDING, "due_at": due_at, "lease_until": None}
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if not count_attempt:
+        values["attempts"] = col(OutboxMessage.attempts) - 1
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(*, session: Session, message_id: int, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status=FAILED, lease_until=None, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def cancel_pending(*, session: Session, user_id: int, kinds: Iterable[str]) -> int:
+    """Cancel a learner's unsent messages of these kinds (e.g. after 'Stop nudges'); returns how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.user_id) == user_id,
+            col(OutboxMessage.kind).in_(list(kinds)),
+            col(OutboxMessage.status) == PENDING,
+        )
+        .values(status=CANCELLED, last_error="cancelled: the learner stopped nudges")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def status_counts(*, session: Session, now: dt.datetime) -> dict[str, int]:
+    """queued (due now), deferred (waiting for a retry or pacing time), sending, sent, failed, cancelled."""
+    bucket = case(
+        (and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) > now), "deferred"),
+        (col(OutboxMessage.status) == PENDING, "queued"),
+        else_=col(OutboxMessage.status),
+    )
+    counts = dict.fromkeys(("queued", "deferred", SENDING, SENT, FAILED, CANCELLED), 0)
+    for name, count in session.exec(select(bucket, func.count()).group_by(bucket)):
+        counts[str(name)] = int(count)
+    return counts
+
+
+def next_due(*, session: Session, limit: int = 5) -> list[OutboxMessage]:
+    """The pending messages that are due soonest."""
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status) == PENDING)
+        .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def recent_failures(*, session: Session, limit: int = 5) -> list[OutboxMessage]:
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status) == FAILED)
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def sent_times_since(
+    *, session: Session, since: dt.datetime, kinds: Iterable[str]
+) -> dict[int, list[dt.datetime]]:
+    """Per learner, when nudges of these kinds were (or are to be) sent since `since`: for weekly caps."""
+    query = select(OutboxMessage.user_id, OutboxMessage.due_at).where(
+        col(OutboxMessage.kind).in_(list(kinds)),
+        col(OutboxMessage.due_at) > since,
+        col(OutboxMessage.status).in_([PENDING, SENDING, SENT]),
+        col(OutboxMessage.user_id).is_not(None),
+    )
+    out: dict[int, list[dt.datetime]] = {}
+    for user_id, due_at in session.exec(query):
+        out.setdefault(int(user_id), []).append(due_at)
+    return out
