@@ -60,6 +60,7 @@ class FakeSlack:
         self.socket_url: str | None = None
         self._changed = threading.Condition()
         self._plans: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._delays: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -88,6 +89,11 @@ class FakeSlack:
         """The next `times` calls of `method` get HTTP 200 with ok=false and this Slack error."""
         for _ in range(times):
             self._plan(method, 200, {"ok": False, "error": error}, {})
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Every call of `method` takes this long to answer, like a slow Slack or a slow network."""
+        with self._changed:
+            self._delays[method] = seconds
 
     def _plan(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
         with self._changed:
@@ -213,6 +219,7 @@ class FakeSlack:
                 with fake._changed:
                     plan = fake._plans.get(method)
                     status, body, headers = plan.pop(0) if plan else (200, None, {})
+                time.sleep(fake._delays.get(method, 0.0))
                 if body is None:
                     body = {"ok": True} if method == "response_url" else fake._answer(method, params)
                 with fake._changed:

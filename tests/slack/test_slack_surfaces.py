@@ -207,3 +207,17 @@ def test_a_click_on_a_private_answer_updates_it_through_its_response_url(
     assert "Glad it helped!" in texts(update.params["blocks"])
     assert fake.called("chat.update") == []  # ephemeral messages can only change through response_url
     assert [f.verdict for f in rows(slack, Feedback)] == ["helpful"]
+
+
+def test_slow_work_happens_after_the_ack(slack: SlackApp, fake: FakeSlack) -> None:
+    fake.slow("users.info", 1.0)  # the first thing the work after the ack does
+    status, _, seconds = slack.command(PEER)
+    assert status == 200 and seconds < 0.5
+    [answer] = fake.wait_for("response_url", timeout=5)
+    assert "Give useful feedback to a peer" in texts(answer.params["blocks"])
+
+    fake.slow("chat.update", 1.0)
+    message = {"blocks": answer.params["blocks"], "ts": "88.1"}
+    status, _, seconds = slack.click(message, "Helpful")
+    assert status == 200 and seconds < 0.5
+    assert fake.wait_for("chat.update", timeout=5)
