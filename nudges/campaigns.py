@@ -124,9 +124,11 @@ def announcement(campaign: Campaign, pathway: Pathway | None, pillar: str | None
     buttons: tuple[Button, ...] = ()
     if pathway is not None:
         reason = " — ".join(part for part in (pillar, pathway.imperative) if part)
-        text += f"\nPathway: *{pathway.title.replace('*', '')}*" + (
-            f" (why it matters: {reason})" if reason else ""
-        )
+        if pathway.title != campaign.title:
+            every = f"one short step every {pathway.cadence_days} days"
+            text += f"\nThe pathway: *{pathway.title.replace('*', '')}*, {every}."
+        if reason:
+            text += f"\nWhy it matters: {reason}."
         value = f"{campaign.id}|{pathway.id}"
         buttons = (
             Button(f"Join {pathway.title}", "campaign_join", value, style="primary"),
