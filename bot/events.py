@@ -41,6 +41,7 @@ class Incoming:
     role: Role = "learner"
     audience: str | None = None
     addressed: bool = True
+    user_timezone: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

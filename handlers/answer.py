@@ -30,6 +30,7 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
         platform_user_id=incoming.user_id,
         display_name=incoming.user_name,
         role=incoming.role,
+        timezone=incoming.user_timezone,
     )
     if incoming.is_direct:
         remember_conversation(

@@ -14,20 +14,30 @@ def ensure_user(
     platform_user_id: str,
     display_name: str | None = None,
     role: str | None = None,
+    timezone: str | None = None,
 ) -> User:
-    """The stored user for this identity, created at first contact."""
+    """The stored user for this identity, created at first contact; the platform's time zone kept fresh."""
     user = session.exec(
         select(User).where(User.platform == platform, User.platform_user_id == platform_user_id)
     ).first()
     if user is None:
         user = User(
-            platform=platform, platform_user_id=platform_user_id, display_name=display_name, role=role
+            platform=platform,
+            platform_user_id=platform_user_id,
+            display_name=display_name,
+            role=role,
+            timezone=timezone,
         )
         session.add(user)
         session.flush()
-    elif (display_name and user.display_name != display_name) or (role and user.role != role):
+    elif (
+        (display_name and user.display_name != display_name)
+        or (role and user.role != role)
+        or (timezone and user.timezone != timezone)
+    ):
         user.display_name = display_name or user.display_name
         user.role = role or user.role
+        user.timezone = timezone or user.timezone
         session.add(user)
     return user
 

@@ -168,6 +168,7 @@ class SlackAdapter:
         return profile
 
     def _who(self, client: WebClient, user: str) -> tuple[str | None, Role]:
+        """Display name, and admin when app.yaml `admins` lists the user id or email."""
         profile = self._profile(client, user)
         email = (profile.get("profile") or {}).get("email")
         admins = set(self.router.bot.config.admins)
@@ -179,6 +180,7 @@ class SlackAdapter:
         self, client: WebClient, *, user: str, text: str, channel: str, direct: bool, **extra: Any
     ) -> Incoming:
         name, role = self._who(client, user)
+        zone = self._profile(client, user).get("tz")
         return Incoming(
             platform=PLATFORM,
             user_id=user,
@@ -188,6 +190,7 @@ class SlackAdapter:
             user_name=name,
             role=role,
             audience=AUDIENCE[role],
+            user_timezone=zone if isinstance(zone, str) else None,
             **extra,
         )
 
