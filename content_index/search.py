@@ -16,16 +16,18 @@ below the top one are further scaled by sqrt(score / top score). So 0.4 means "t
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import threading
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Protocol
 
+import numpy as np
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
@@ -41,6 +43,20 @@ FIELD_B = {"title": 0.75, "tags": 0.75, "summary": 0.75, "body": 0.75}
 # How much a query term found only in this field counts towards confidence.
 FIELD_EVIDENCE = {"title": 1.0, "tags": 1.0, "summary": 0.85, "body": 0.4}
 
+
+def _evidence_table(evidence: dict[str, float]) -> np.ndarray:
+    """Strength per combination of fields (bit i = FIELDS[i]): the best of the fields present."""
+    return np.array(
+        [
+            max((evidence.get(f, 0.0) for i, f in enumerate(FIELDS) if bits >> i & 1), default=0.0)
+            for bits in range(16)
+        ]
+    )
+
+
+_FIELD_EVIDENCE = _evidence_table(FIELD_EVIDENCE)
+_TITLE_EVIDENCE = _evidence_table({"title": 1.0})
+
 TITLE_BOOST = 0.3  # score x (1 + TITLE_BOOST * share) when most of the query's weight is in the title
 TITLE_BOOST_MIN_SHARE = 0.5
 PHRASE_BOOST = 0.25  # score x (1 + PHRASE_BOOST * share of the query's word pairs found side by side)
@@ -49,6 +65,7 @@ FUZZY_MIN_LENGTH = 4
 UNKNOWN_WEIGHT = 1.0  # an unknown query word weighs this many times a term seen in one document
 RERANK_POOL = 50
 _CACHE_LIMIT = 20_000
+_CACHE_ENTRIES = 5_000_000  # cached per-document contributions, summed over terms (about 100 MB)
 
 # English function words, their contractions, and the filler of chat questions ("is there a way to",
 # "can you please tell me", "what's the best way"). Kept as text: one place to read and edit.
@@ -77,6 +94,7 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _TOKEN_RE = re.compile(r"\d+(?::\d+)+|[^\W_]+(?:[-'][^\W_]+)*(?:\+\+|#(?!\w))?")
 _STEMMER = snowballstemmer.stemmer("english")
 _STEM_CACHE: dict[str, str] = {}
+_TERMS_CACHE: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -147,8 +165,16 @@ def is_informative(word: str) -> bool:
 
 
 def analyze(text: str) -> list[str]:
-    """The index terms of a text: informative words, stemmed."""
-    return [stem(w) for w in words(text) if is_informative(w)]
+    """The index terms of a text: informative words, stemmed (each raw token's terms cached)."""
+    out: list[str] = []
+    for raw in _TOKEN_RE.findall(text.lower().replace("\u2019", "'")):
+        terms = _TERMS_CACHE.get(raw)
+        if terms is None:
+            terms = tuple(stem(w) for w in words(raw) if is_informative(w))
+            if len(_TERMS_CACHE) < 500_000:
+                _TERMS_CACHE[raw] = terms
+        out += terms
+    return out
 
 
 @dataclass(frozen=True)
@@ -186,16 +212,25 @@ _BUILT_IN = make_synonyms()
 
 @dataclass(frozen=True)
 class _DocEntry:
-    """What the index keeps per document: the document and its term counts per field."""
+    """What the index keeps per document besides its postings: the document, its slot, word pairs."""
 
     doc: Document
-    terms: dict[str, Counter[str]]
-    lengths: dict[str, int]
-    pairs: frozenset[tuple[str, str]]  # adjacent term pairs of title, summary and body, for phrases
+    slot: int
+    pairs: array[int]  # sorted hashes of adjacent term pairs of title and summary, for the phrase boost
+
+
+@dataclass(frozen=True)
+class _Contribution:
+    """One term's BM25F contribution per document slot, and which fields hold it (bit per field)."""
+
+    slots: np.ndarray
+    values: np.ndarray
+    fields: np.ndarray
 
 
 class SearchIndex:
-    """Postings per field (term -> {doc id: tf}) plus lengths; add/remove keep them current.
+    """Postings per field (term -> slots and term frequencies, compact arrays) plus field lengths per
+    slot; add/remove keep them current, scoring runs vectorised with numpy.
 
     One lock serialises add, remove and search, so chat threads can search while content is re-indexed."""
 
@@ -209,17 +244,21 @@ class SearchIndex:
         self.synonyms = _BUILT_IN if synonyms is None else synonyms
         self.signals = signals  # feedback and use; may be replaced while the bot runs
         self._entries: dict[str, _DocEntry] = {}
-        self._postings: dict[str, dict[str, dict[str, int]]] = {f: {} for f in FIELDS}
+        self._postings: dict[str, dict[str, tuple[array[int], array[int]]]] = {f: {} for f in FIELDS}
+        self._ids: list[str | None] = []  # slot -> document id (None: free)
+        self._free: list[int] = []
+        self._lengths = {f: np.zeros(64) for f in FIELDS}  # terms per field, by slot
         self._total_len: dict[str, int] = dict.fromkeys(FIELDS, 0)
         self._nonempty: dict[str, int] = dict.fromkeys(FIELDS, 0)
         self._df: Counter[str] = Counter()
-        self._contrib_cache: dict[str, dict[str, float]] = {}
+        self._contrib_cache: dict[str, _Contribution] = {}
+        self._cached_entries = 0
         self._fuzzy_cache: dict[str, tuple[str, float] | None] = {}
         self._vocabulary: dict[int, list[str]] | None = None  # index terms by length, for rapidfuzz
-        self._visible_cache: dict[Filters, frozenset[str]] = {}
+        self._visible_cache: dict[Filters, tuple[frozenset[str], np.ndarray]] = {}
         self._lock = threading.RLock()
         for doc in documents:
-            self.add(doc)
+            self._add(doc)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -234,20 +273,41 @@ class SearchIndex:
 
     def _add(self, doc: Document) -> None:
         self._remove(doc.id)
-        texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": doc.body}
-        analyzed = {f: analyze(texts[f]) for f in FIELDS}
-        terms = {f: Counter(analyzed[f]) for f in FIELDS}
-        pairs = frozenset(pair for f in ("title", "summary", "body") for pair in pairwise(analyzed[f]))
-        lengths = {f: sum(counts.values()) for f, counts in terms.items()}
-        for f, counts in terms.items():
+        analyzed = _analyzed_fields(doc)
+        slot = self._free.pop() if self._free else self._new_slot()
+        seen: set[str] = set()
+        for f in FIELDS:
+            counts = Counter(analyzed[f])
             postings = self._postings[f]
             for term, tf in counts.items():
-                postings.setdefault(term, {})[doc.id] = tf
-            self._total_len[f] += lengths[f]
-            self._nonempty[f] += lengths[f] > 0
-        self._df.update(set().union(*terms.values()))
-        self._entries[doc.id] = _DocEntry(doc, terms, lengths, pairs)
+                posting = postings.get(term)
+                if posting is None:
+                    postings[term] = (array("I", (slot,)), array("H", (min(tf, 65535),)))
+                else:
+                    posting[0].append(slot)
+                    posting[1].append(min(tf, 65535))
+            length = len(analyzed[f])
+            self._lengths[f][slot] = length
+            self._total_len[f] += length
+            self._nonempty[f] += length > 0
+            seen.update(counts)
+        self._df.update(seen)
+        pairs = array(
+            "q", sorted({hash(pair) for f in ("title", "summary") for pair in pairwise(analyzed[f])})
+        )
+        self._entries[doc.id] = _DocEntry(doc, slot, pairs)
+        self._ids[slot] = doc.id
         self._invalidate()
+
+    def _new_slot(self) -> int:
+        """A fresh slot at the end, growing the per-slot arrays by doubling."""
+        slot = len(self._ids)
+        self._ids.append(None)
+        capacity = len(self._lengths["title"])
+        if slot >= capacity:
+            for f in FIELDS:
+                self._lengths[f] = np.concatenate([self._lengths[f], np.zeros(capacity)])
+        return slot
 
     def remove(self, doc_id: str) -> None:
         """Forget a document; unknown ids are ignored."""
@@ -258,19 +318,28 @@ class SearchIndex:
         entry = self._entries.pop(doc_id, None)
         if entry is None:
             return
-        for f, counts in entry.terms.items():
+        slot = entry.slot
+        analyzed = _analyzed_fields(entry.doc)
+        seen: set[str] = set()
+        for f in FIELDS:
             postings = self._postings[f]
-            for term in counts:
-                posting = postings[term]
-                del posting[doc_id]
-                if not posting:
+            for term in set(analyzed[f]):
+                slots, tfs = postings[term]
+                i = slots.index(slot)
+                del slots[i], tfs[i]
+                if not slots:
                     del postings[term]
-            self._total_len[f] -= entry.lengths[f]
-            self._nonempty[f] -= entry.lengths[f] > 0
-        for term in set().union(*entry.terms.values()):
+                seen.add(term)
+            length = len(analyzed[f])
+            self._lengths[f][slot] = 0
+            self._total_len[f] -= length
+            self._nonempty[f] -= length > 0
+        for term in seen:
             self._df[term] -= 1
             if self._df[term] <= 0:
                 del self._df[term]
+        self._ids[slot] = None
+        self._free.append(slot)
         self._invalidate()
 
     def get(self, doc_id: str) -> Document | None:
@@ -288,34 +357,30 @@ class SearchIndex:
             return []
         plan, pairs = self._plan(query)
         scores = self._score(plan)
-        if filters is not None and filters != Filters():
-            visible = self._visible_ids(filters)
-            scores = {d: s for d, s in scores.items() if d in visible}
-        if not scores:
+        if scores is None:
             return []
-        pool = heapq.nlargest(max(RERANK_POOL, k), scores, key=scores.__getitem__)
+        if filters is not None and filters != Filters():
+            scores = np.where(self._visible(filters)[1], scores, 0.0)
+        candidates = np.flatnonzero(scores > 0.0)
+        if candidates.size == 0:
+            return []
+        size = max(RERANK_POOL, k)
+        if candidates.size > size:
+            candidates = candidates[np.argpartition(-scores[candidates], size - 1)[:size]]
+        pool = [str(self._ids[slot]) for slot in candidates]
+        titles = self._shares(candidates, plan, _TITLE_EVIDENCE)
+        coverage = self._shares(candidates, plan, _FIELD_EVIDENCE)
         signals = self.signals.multipliers(query, pool) if self.signals is not None else {}
-        boosted = [
-            (
-                doc_id,
-                scores[doc_id]
-                * self._title_boost(doc_id, plan)
-                * self._phrase_boost(doc_id, pairs)
-                * signals.get(doc_id, 1.0),
-            )
-            for doc_id in pool
-        ]
+        boosted = []
+        for i, doc_id in enumerate(pool):
+            title_boost = 1.0 + TITLE_BOOST * titles[i] if titles[i] >= TITLE_BOOST_MIN_SHARE else 1.0
+            score = float(scores[candidates[i]]) * title_boost * self._phrase_boost(doc_id, pairs)
+            boosted.append((doc_id, score * signals.get(doc_id, 1.0), float(coverage[i])))
         boosted.sort(key=lambda item: (-item[1], item[0]))
         top_score = boosted[0][1]
         return [
-            Hit(
-                doc_id,
-                score,
-                self._coverage(doc_id, plan)
-                * math.sqrt(score / top_score)
-                * min(1.0, signals.get(doc_id, 1.0)),
-            )
-            for doc_id, score in boosted[:k]
+            Hit(doc_id, score, share * math.sqrt(score / top_score) * min(1.0, signals.get(doc_id, 1.0)))
+            for doc_id, score, share in boosted[:k]
         ]
 
     def visible_ids(self, filters: Filters | None) -> frozenset[str] | None:
@@ -323,17 +388,20 @@ class SearchIndex:
         if filters is None or filters == Filters():
             return None
         with self._lock:
-            return self._visible_ids(filters)
+            return self._visible(filters)[0]
 
-    def _visible_ids(self, filters: Filters) -> frozenset[str]:
-        """Ids of the documents these filters let through; cached per filter until the index changes."""
-        visible = self._visible_cache.get(filters)
-        if visible is None:
-            visible = frozenset(d for d, entry in self._entries.items() if _visible(entry.doc, filters))
+    def _visible(self, filters: Filters) -> tuple[frozenset[str], np.ndarray]:
+        """Ids these filters let through, and the same as a mask by slot; cached until the index changes."""
+        cached = self._visible_cache.get(filters)
+        if cached is None:
+            ids = frozenset(d for d, entry in self._entries.items() if _visible(entry.doc, filters))
+            mask = np.zeros(len(self._lengths["title"]), dtype=bool)
+            mask[[self._entries[d].slot for d in ids]] = True
+            cached = (ids, mask)
             if len(self._visible_cache) >= 256:
                 self._visible_cache.clear()
-            self._visible_cache[filters] = visible
-        return visible
+            self._visible_cache[filters] = cached
+        return cached
 
     # -- query planning -------------------------------------------------------------------------
 
@@ -432,105 +500,113 @@ class SearchIndex:
 
     # -- scoring --------------------------------------------------------------------------------
 
-    def _score(self, plan: list[_QueryTerm]) -> dict[str, float]:
-        """BM25F score of every document sharing at least one term with the query."""
-        parts: list[tuple[dict[str, float], float]] = []
+    def _score(self, plan: list[_QueryTerm]) -> np.ndarray | None:
+        """BM25F score by slot (0 where no query term matches), or None when nothing can match."""
+        scores: np.ndarray | None = None
         for query_term in plan:
             matches = query_term.matches
+            if not matches:
+                continue
+            if scores is None:
+                scores = np.zeros(len(self._lengths["title"]))
             if len(matches) == 1 and len(matches[0].terms) == 1:
-                parts.append((self._contributions(matches[0].terms[0]), matches[0].factor))
-            elif matches:
-                parts.append((self._best_match_values(matches), 1.0))
-        if not parts:
-            return {}
-        parts.sort(key=lambda part: len(part[0]), reverse=True)
-        first, factor = parts[0]
-        scores = dict(first) if factor == 1.0 else {d: factor * v for d, v in first.items()}
-        get = scores.get
-        for contributions, factor in parts[1:]:
-            for doc_id, value in contributions.items():
-                scores[doc_id] = get(doc_id, 0.0) + factor * value
+                part = self._contributions(matches[0].terms[0])
+                scores[part.slots] += matches[0].factor * part.values
+            else:
+                scores += self._best_match_values(matches, len(scores))
         return scores
 
-    def _best_match_values(self, matches: list[_Match]) -> dict[str, float]:
-        """Per document, the best-scoring of a query word's matches (so synonyms never add up)."""
-        best: dict[str, float] = {}
+    def _best_match_values(self, matches: list[_Match], size: int) -> np.ndarray:
+        """By slot, the best-scoring of a query word's matches (so synonyms never add up)."""
+        best = np.zeros(size)
         for match in matches:
-            contributions = [self._contributions(term) for term in match.terms]
-            docs: Iterable[str]
+            total, present = np.zeros(size), np.zeros(size, dtype=np.int32)
+            for term in match.terms:
+                part = self._contributions(term)
+                total[part.slots] += part.values
+                present[part.slots] += 1
             if match.whole:
-                smallest = min(contributions, key=len)
-                docs = [d for d in smallest if all(d in c for c in contributions)]
-            else:
-                docs = set().union(*contributions)
-            for doc_id in docs:
-                value = match.factor * sum(c.get(doc_id, 0.0) for c in contributions)
-                if value > best.get(doc_id, 0.0):
-                    best[doc_id] = value
+                total[present < len(match.terms)] = 0.0
+            np.maximum(best, match.factor * total, out=best)
         return best
 
-    def _contributions(self, term: str) -> dict[str, float]:
-        """Per-document BM25F contribution of one term (idf x saturated weighted tf); cached."""
+    def _contributions(self, term: str) -> _Contribution:
+        """Per-slot BM25F contribution of one term (idf x saturated weighted tf); cached."""
         cached = self._contrib_cache.get(term)
         if cached is not None:
             return cached
-        pseudo_tf: dict[str, float] = {}
-        for f in FIELDS:
-            postings = self._postings[f].get(term)
-            if not postings:
+        parts = []
+        for bit, f in enumerate(FIELDS):
+            posting = self._postings[f].get(term)
+            if posting is None:
                 continue
-            weight, b = FIELD_WEIGHTS[f], FIELD_B[f]
-            average = self._total_len[f] / self._nonempty[f]
-            entries = self._entries
-            for doc_id, tf in postings.items():
-                norm = 1.0 - b + b * entries[doc_id].lengths[f] / average
-                pseudo_tf[doc_id] = pseudo_tf.get(doc_id, 0.0) + weight * tf / norm
-        idf = self._idf(term)
-        result = {doc_id: idf * x / (K1 + x) for doc_id, x in pseudo_tf.items()}
-        self._remember(self._contrib_cache, term, result)
+            slots = np.array(posting[0], dtype=np.int64)
+            tfs = np.array(posting[1], dtype=np.float64)
+            b = FIELD_B[f]
+            norm = 1.0 - b + b * self._lengths[f][slots] * (self._nonempty[f] / self._total_len[f])
+            parts.append((slots, FIELD_WEIGHTS[f] * tfs / norm, 1 << bit))
+        if len(parts) == 1:
+            slots, pseudo_tf, bit = parts[0]
+            if np.any(slots[1:] < slots[:-1]):  # a reused slot: keep slots sorted for lookups
+                order = np.argsort(slots, kind="stable")
+                slots, pseudo_tf = slots[order], pseudo_tf[order]
+            fields = np.full(len(slots), bit, dtype=np.uint8)
+        else:
+            dense = np.zeros(len(self._lengths["title"]))
+            bits = np.zeros(len(dense), dtype=np.uint8)
+            for part_slots, values, bit in parts:
+                dense[part_slots] += values
+                bits[part_slots] |= bit
+            slots = np.flatnonzero(bits)  # sorted, each slot once
+            pseudo_tf, fields = dense[slots], bits[slots]
+        result = _Contribution(slots, self._idf(term) * pseudo_tf / (K1 + pseudo_tf), fields)
+        if self._cached_entries > _CACHE_ENTRIES:
+            self._contrib_cache.clear()
+            self._cached_entries = 0
+        self._contrib_cache[term] = result
+        self._cached_entries += len(slots)
         return result
-
-    def _title_boost(self, doc_id: str, plan: list[_QueryTerm]) -> float:
-        """Multiplier > 1 when most of the query's weight appears in the document's title."""
-        share = self._share(doc_id, plan, {"title": 1.0})
-        return 1.0 + TITLE_BOOST * share if share >= TITLE_BOOST_MIN_SHARE else 1.0
-
-    def _coverage(self, doc_id: str, plan: list[_QueryTerm]) -> float:
-        """Share of the query's informative weight that this document contains (see module doc)."""
-        return self._share(doc_id, plan, FIELD_EVIDENCE)
 
     def _phrase_boost(self, doc_id: str, pairs: list[tuple[str, str]]) -> float:
         """Multiplier > 1 for each pair of adjacent query words that also sit side by side in the lesson."""
         if not pairs:
             return 1.0
         found = self._entries[doc_id].pairs
-        return 1.0 + PHRASE_BOOST * sum(pair in found for pair in pairs) / len(pairs)
+        hits = 0
+        for pair in pairs:
+            key = hash(pair)
+            i = bisect_left(found, key)
+            hits += i < len(found) and found[i] == key
+        return 1.0 + PHRASE_BOOST * hits / len(pairs)
 
-    def _share(self, doc_id: str, plan: list[_QueryTerm], evidence: dict[str, float]) -> float:
-        """Weighted share of query terms found in the given fields, each field counting `evidence[f]`."""
+    def _shares(self, slots: np.ndarray, plan: list[_QueryTerm], evidence: np.ndarray) -> np.ndarray:
+        """Per slot, the weighted share of query terms found, a field counting `evidence[field bits]`."""
         total = sum(q.weight for q in plan)
+        found = np.zeros(len(slots))
         if total <= 0:
-            return 0.0
-        terms = self._entries[doc_id].terms
-
-        def strength(term: str) -> float:
-            return max((s for f, s in evidence.items() if term in terms[f]), default=0.0)
-
-        found = 0.0
+            return found
         for query_term in plan:
-            best = 0.0
+            best = np.zeros(len(slots))
             for match in query_term.matches:
+                strengths = [self._strengths(term, slots, evidence) for term in match.terms]
                 if match.whole:
-                    value = min(strength(t) for t in match.terms)
-                elif len(match.terms) == 1:
-                    value = strength(match.terms[0])
+                    value = np.minimum.reduce(strengths)
+                elif len(strengths) == 1:
+                    value = strengths[0]
                 else:
                     weights = [self._idf(t) for t in match.terms]
-                    value = sum(w * strength(t) for w, t in zip(weights, match.terms, strict=True))
-                    value /= sum(weights)
-                best = max(best, match.factor * value)
+                    value = sum(w * s for w, s in zip(weights, strengths, strict=True)) / sum(weights)
+                np.maximum(best, match.factor * value, out=best)
             found += query_term.weight * best
-        return min(1.0, found / total)
+        return np.minimum(1.0, found / total)
+
+    def _strengths(self, term: str, slots: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+        """How strongly each of `slots` holds `term`: the evidence of its best field, 0 if absent."""
+        part = self._contributions(term)
+        where = np.searchsorted(part.slots, slots)
+        where = np.minimum(where, len(part.slots) - 1)
+        bits = np.where(part.slots[where] == slots, part.fields[where], 0)
+        return evidence[bits]
 
     def _idf(self, term: str) -> float:
         """BM25 idf of an index term (unknown terms count as never seen)."""
@@ -546,6 +622,7 @@ class SearchIndex:
     def _invalidate(self) -> None:
         """Drop everything derived from corpus statistics; rebuilt lazily by the next search."""
         self._contrib_cache.clear()
+        self._cached_entries = 0
         self._fuzzy_cache.clear()
         self._visible_cache.clear()
         self._vocabulary = None
@@ -556,6 +633,12 @@ class SearchIndex:
         if len(cache) >= _CACHE_LIMIT:
             del cache[next(iter(cache))]
         cache[key] = value
+
+
+def _analyzed_fields(doc: Document) -> dict[str, list[str]]:
+    """The index terms of each field of a document, in order."""
+    texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": doc.body}
+    return {f: analyze(texts[f]) for f in FIELDS}
 
 
 def _fuzzy_cutoff(length: int) -> float:
