@@ -1,8 +1,12 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import indexing, slack_http
+from benchmarks import indexing, search_quality, search_speed, slack_http
 
 print("## Indexing\n")
 indexing.main()
 print("\n## Slack over HTTP\n")
 slack_http.main([])
+print("\n## Search quality\n")
+search_quality.main()
+print("\n## Search speed and size\n")
+search_speed.main([])
