@@ -26,14 +26,15 @@ QUESTION = "how do I negotiate a salary raise"
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> tuple[ConsoleChat, Settings, Path]:
-    """A bot over a copy of the sample lessons, checking storage before every question."""
+def running(tmp_path: Path, db_url: str) -> tuple[ConsoleChat, Settings, Path]:
+    """A bot over a copy of the sample lessons, checking storage before every question (SQLite and
+    PostgreSQL)."""
     lessons = copy_tree(ROOT / "samples" / "content", tmp_path / "lessons")
     config = write_config(tmp_path, search={"refresh_seconds": 0})
     data = yaml.safe_load(config.read_text())
     data["content_sources"][0]["path"] = str(lessons)
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    settings = Settings(data_dir=tmp_path / "data", config_path=config)
+    settings = Settings(data_dir=tmp_path / "data", config_path=config, database_url=db_url)
     prepare(settings)
     return ConsoleChat(Router(open_bot(settings))), settings, lessons
 
