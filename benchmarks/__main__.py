@@ -1,6 +1,6 @@
 """Run every benchmark and print its table."""
 
-from benchmarks import indexing, search_quality, search_speed, slack_http
+from benchmarks import indexing, nudges, search_quality, search_speed, slack_http
 
 print("## Indexing\n")
 indexing.main()
@@ -10,3 +10,5 @@ print("\n## Search quality\n")
 search_quality.main()
 print("\n## Search speed and size\n")
 search_speed.main([])
+print("\n## Nudges: plan and deliver for 10,000 learners\n")
+nudges.main([])

@@ -196,20 +196,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name in ("slack_sdk", "slack_bolt", "learnbot.bolt"):  # their debug lines can carry payloads
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
     adapter = SlackAdapter(Router(open_bot(settings)), settings)
-    if socket_mode:
-        print("learnbot is connecting to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
-        socket_mode_handler(adapter, settings.slack_app_token or "").start()
-        return 0
-    server = http_server(adapter, args.host, args.port)
-    host, port = server.server_address[:2]
-    print(f"learnbot is listening on http://{host}:{port}{EVENTS_PATH} (Ctrl-C to stop)", flush=True)
-    if settings.has_slack_oauth:
-        print(f"install it in a workspace at http://{host}:{port}{INSTALL_PATH}", flush=True)
+    from nudges.cli import start_nudges  # this replica's planner, dispatcher and campaign crons
+
+    nudges = None if args.no_nudges else start_nudges(adapter.router.bot, settings)
     try:
-        server.serve_forever()
+        if socket_mode:
+            print("learnbot is connecting to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
+            socket_mode_handler(adapter, settings.slack_app_token or "").start()
+            return 0
+        server = http_server(adapter, args.host, args.port)
+        host, port = server.server_address[:2]
+        print(f"learnbot is listening on http://{host}:{port}{EVENTS_PATH} (Ctrl-C to stop)", flush=True)
+        if settings.has_slack_oauth:
+            print(f"install it in a workspace at http://{host}:{port}{INSTALL_PATH}", flush=True)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+        return 0
     finally:
-        server.server_close()
-    return 0
+        if nudges is not None:
+            nudges.shutdown()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     serve.add_argument("--http", action="store_true", help="use HTTP even when SLACK_APP_TOKEN is set")
+    serve.add_argument(
+        "--no-nudges", action="store_true", help="don't run the nudge scheduler in this process"
+    )
     serve.set_defaults(func=cmd_serve)
 
     ev = commands.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)

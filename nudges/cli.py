@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import resource
 import signal
 import sys
 import threading
@@ -136,13 +137,14 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
         lease=dt.timedelta(seconds=args.lease),
     )
     total = DispatchResult()
-    started = time.perf_counter()
+    started = busy_until = time.perf_counter()
     deadline = started + args.seconds
     try:
         while time.perf_counter() < deadline:
             result = dispatcher.run_once()
             total.add(result)
             if result.sent or result.retried or result.failed or result.paced:
+                busy_until = time.perf_counter()
                 continue
             with session_scope(engine) as session:
                 left = session.exec(
@@ -156,8 +158,10 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
             time.sleep(0.1)
     finally:
         dispatcher.close()
-    elapsed = time.perf_counter() - started
+    elapsed = busy_until - started  # time spent delivering, not waiting for others' leases
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {
+        "peak_mb": round(peak_mb, 1),
         "sent": total.sent,
         "retried": total.retried,
         "failed": total.failed,
@@ -165,6 +169,17 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     }
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def start_nudges(bot: Any, settings: Settings) -> Any:
+    """Start this process's scheduler (planner, dispatcher, campaign crons); the caller shuts it down."""
+    from nudges.scheduler import NudgeScheduler
+
+    senders, _ = _senders(settings, bot.clock)
+    senders.pop("console", None)  # a served bot has no terminal to show console messages on
+    scheduler = NudgeScheduler(bot, senders)
+    scheduler.start()
+    return scheduler
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

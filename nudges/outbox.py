@@ -183,6 +183,10 @@ class Dispatcher:
         Rows for one channel go out one after another, `min_interval` apart; more than fit
         comfortably inside the lease are handed back, due a little later, without counting an attempt.
         """
+        with self._lock:  # only recent sends matter for pacing; forget the rest
+            if len(self._last_sent) > 10_000:
+                recent = time.monotonic() - 60
+                self._last_sent = {k: t for k, t in self._last_sent.items() if t > recent}
         groups: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:
             channel = row.channel_id or f"@{row.payload.get('to_user')}"

@@ -51,6 +51,12 @@ def _decode(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class _Server(ThreadingHTTPServer):
+    # The stdlib's listen backlog of 5 drops connections from many concurrent senders (outbox
+    # dispatchers), and a dropped SYN costs a one-second retransmit: far from real Slack.
+    request_queue_size = 256
+
+
 class FakeSlack:
     """Slack's Web API on a local port; `url` is the base URL to give WebClient (SLACK_API_URL)."""
 
@@ -62,7 +68,7 @@ class FakeSlack:
         self._plans: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._delays: dict[str, float] = {}
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/api/"
