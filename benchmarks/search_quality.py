@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from content_index.evaluation import Query, evaluate, load_jsonl_corpus, load_queries
+from content_index.evaluation import Query, evaluate, load_jsonl_corpus, load_queries, threshold_sweep
 from content_index.search import DEFAULT_THRESHOLD, Document, Searchable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,6 +166,7 @@ def target_lines(rows: list[Row]) -> list[str]:
 
 def main() -> None:
     rows: list[Row] = []
+    abstain_sets: list[tuple[str, dict[str, Searchable], list[Query], list[Query]]] = []
     sets = [
         ("stackfaq thread", EVAL_DIR / "stackfaq"),
         ("stackfaq answer", EVAL_DIR / "stackfaq" / "answer_level"),
@@ -179,29 +180,42 @@ def main() -> None:
             load_queries(folder / "queries.jsonl"),
         )
         rows.append(score_ranker(name, "bm25s (baseline)", bm25s_ranker(documents), queries))
-        for tier, index in tiers(documents).items():
+        indexes = tiers(documents)
+        for tier, index in indexes.items():
             rows.append(learnbot_row(name, f"learnbot {tier}", index, queries))
+        if name == "stackfaq thread":
+            abstain_sets.append((name, indexes, queries, []))
     documents, questions, unanswerable = sample_library()
     rows.append(score_ranker("sample library", "bm25s (baseline)", bm25s_ranker(documents), questions))
     sample_tiers = tiers(documents)
     for tier, index in sample_tiers.items():
         rows.append(learnbot_row("sample library", f"learnbot {tier}", index, questions))
+    abstain_sets.append(("sample library", sample_tiers, questions, unanswerable))
     print("### Ranking (Recall@1, Recall@5, MRR@10; ratios against bm25s in the same run)\n")
     print("\n".join(ranking_table(rows)))
     if any(row.data.startswith("stackfaq") for row in rows):
         print("\nTargets:")
         print("\n".join(target_lines(rows)))
-    print(f"\n### Answer or abstain on the sample library (threshold {DEFAULT_THRESHOLD})\n")
-    print("| method | answerable questions answered | answered precision | unanswerable questions answered |")
-    print("|---|---|---|---|")
-    for tier, index in sample_tiers.items():
-        answerable = evaluate(index, questions)
-        wrongly = evaluate(index, unanswerable)
-        count = round(wrongly.answer_rate * len(unanswerable))
-        print(
-            f"| learnbot {tier} | {answerable.answer_rate:.3f} | {answerable.answered_precision:.3f} | "
-            f"{wrongly.answer_rate:.3f} ({count}/{len(unanswerable)}) |"
-        )
+    print(f"\n### Answer or abstain (threshold {DEFAULT_THRESHOLD})\n")
+    print(
+        "Answered: share of answerable questions answered; precision: of those, share whose answer is"
+        " right;\nright lesson removed: the same questions with their lessons taken out, still answered"
+        " (should be low);\nunanswerable: questions with no lesson in the library, answered anyway.\n"
+    )
+    print(
+        "| data | method | answered | precision | right lesson removed: answered | unanswerable: answered |"
+    )
+    print("|---|---|---|---|---|---|")
+    for data, indexes, queries, nothing in abstain_sets:
+        for tier, index in indexes.items():
+            [row] = threshold_sweep(index, queries, [DEFAULT_THRESHOLD])
+            wrongly = (
+                f"{evaluate(index, nothing).answer_rate:.3f} ({len(nothing)} questions)" if nothing else "-"
+            )
+            print(
+                f"| {data} | learnbot {tier} | {row.answer_rate:.3f} | {row.answered_precision:.3f} | "
+                f"{row.left_out_answer_rate:.3f} | {wrongly} |"
+            )
 
 
 if __name__ == "__main__":

