@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from slack_sdk.webhook import WebhookClient
 
 from bot.adapters import slack_blocks as kit
+from bot.adapters import slack_campaigns
 from bot.config import Settings
 from bot.events import Action, Incoming, Reply, Role
 from bot.router import Router
@@ -148,6 +149,7 @@ class SlackAdapter:
         app.action(kit.BROWSE_PILLAR_ACTION)(self.on_browse_pillar)
         app.action(re.compile(f"^{kit.OPEN_LINK_ACTION}"))(self.on_open_link)
         app.view(kit.BROWSE_CALLBACK)(self.on_browse_submit)
+        slack_campaigns.register(self)  # the L&D admins' 'Announce a pathway' form
 
     # ---- who is asking -------------------------------------------------------------------------
 

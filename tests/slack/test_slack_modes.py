@@ -187,13 +187,16 @@ def test_learnbot_serve_answers_a_mention_in_the_thread_and_the_click_round_trip
 def test_the_manifest_declares_everything_the_app_listens_to() -> None:
     import yaml
 
-    from bot.adapters import slack
+    from bot.adapters import slack, slack_campaigns
 
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
     features, settings = manifest["features"], manifest["settings"]
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(slack.SCOPES)
     assert [c["command"] for c in features["slash_commands"]] == [slack.COMMAND]
-    assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [("message", slack.SHORTCUT)]
+    assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
+        ("message", slack.SHORTCUT),
+        ("global", slack_campaigns.SHORTCUT),
+    ]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
     assert {"app_mention", "message.im", "app_home_opened", "message.channels"} <= set(
         settings["event_subscriptions"]["bot_events"]
