@@ -99,13 +99,15 @@ def build_index(
 def refresh_index(
     index: Searchable, changed: Iterable[ContentItem], pillar_names: dict[str, str] | None = None
 ) -> None:
-    """Apply changed items to a live index without rebuilding it."""
+    """Apply changed items to a live index without rebuilding it (new text embedded in one batch)."""
     names = pillar_names or {}
+    active = []
     for item in changed:
         if item.active:
-            index.add(document_for(item, names.get(item.pillar or "")))
+            active.append(document_for(item, names.get(item.pillar or "")))
         else:
             index.remove(item.id)
+    index.add_many(active)
 
 
 def _latest_change(session: Session) -> dt.datetime | None:

@@ -271,6 +271,12 @@ class SearchIndex:
         with self._lock:
             self._add(doc)
 
+    def add_many(self, documents: Iterable[Document]) -> None:
+        """Add or replace several documents under one lock."""
+        with self._lock:
+            for doc in documents:
+                self._add(doc)
+
     def _add(self, doc: Document) -> None:
         self._remove(doc.id)
         analyzed = _analyzed_fields(doc)
@@ -665,6 +671,8 @@ class Searchable(Protocol):
     def get(self, doc_id: str) -> Document | None: ...
 
     def add(self, doc: Document) -> None: ...
+
+    def add_many(self, documents: Iterable[Document]) -> None: ...
 
     def remove(self, doc_id: str) -> None: ...
 
