@@ -10,6 +10,9 @@ from bot.app import open_bot
 from bot.config import Settings
 from bot.router import Router
 from content_index.feedback import FeedbackSignals
+from storage.enrolments import enrol, mark_started
+from storage.models import utcnow
+from storage.users import ensure_user
 
 PEER = "Give useful feedback to a peer"
 QUESTION = "how do I give feedback to a peer"
@@ -86,3 +89,23 @@ def test_ratings_and_completions_count_too() -> None:
     assert factors["pivots"] < 1.0 < factors["charts"]
     assert "neutral" not in factors
     assert 1.0 < factors["popular"] <= 1.05
+
+
+def test_completions_stored_by_pathways_promote_a_lesson_after_a_restart(
+    make_settings: Callable[..., Settings], chat: ConsoleChat
+) -> None:
+    with chat.router.bot.session() as session:
+        for n in range(5):
+            user = ensure_user(session=session, platform="console", platform_user_id=f"learner-{n}")
+            enrolment, _ = enrol(session=session, user_id=user.id, pathway_id="feedback-culture")
+            session.flush()
+            progress = mark_started(
+                session=session, enrolment_id=enrolment.id, content_id="hard-conversations"
+            )
+            progress.completed_at = utcnow()
+    restarted = open_bot(make_settings())
+    signals = restarted.index.signals
+    assert isinstance(signals, FeedbackSignals)
+    factors = signals.multipliers("anything at all", ["hard-conversations", "give-peer-feedback"])
+    assert 1.0 < factors["hard-conversations"] <= 1.05
+    assert "give-peer-feedback" not in factors
