@@ -16,7 +16,11 @@ def ensure_user(
     role: str | None = None,
     timezone: str | None = None,
 ) -> User:
-    """The stored user for this identity, created at first contact; the platform's time zone kept fresh."""
+    """The stored user for this identity, created at first contact; the platform's time zone kept fresh.
+
+    `role` only fills an empty role: a role set from a roster (say "support") is what audience
+    rules match, and the chat's own notion of the person (learner or admin) must not overwrite it.
+    """
     user = session.exec(
         select(User).where(User.platform == platform, User.platform_user_id == platform_user_id)
     ).first()
@@ -32,7 +36,7 @@ def ensure_user(
         session.flush()
     elif (
         (display_name and user.display_name != display_name)
-        or (role and user.role != role)
+        or (role and not user.role)
         or (timezone and user.timezone != timezone)
     ):
         user.display_name = display_name or user.display_name

@@ -155,3 +155,14 @@ def test_an_event_id_is_handled_once_even_after_a_restart(db_url: str) -> None:
     with session_scope(restarted) as session:
         assert not first_delivery(session=session, event_id="slack:Ev1")
         assert first_delivery(session=session, event_id="slack:Ev2")
+
+
+def test_a_stored_role_is_not_overwritten_by_the_chat_role(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        ensure_user(session=session, platform="slack", platform_user_id="U9", role="support")
+    with session_scope(engine) as session:
+        user = ensure_user(session=session, platform="slack", platform_user_id="U9", role="learner")
+        assert user.role == "support"
+        assert ensure_user(session=session, platform="slack", platform_user_id="U10", role="learner").role == "learner"
