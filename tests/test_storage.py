@@ -165,4 +165,7 @@ def test_a_stored_role_is_not_overwritten_by_the_chat_role(db_url: str) -> None:
     with session_scope(engine) as session:
         user = ensure_user(session=session, platform="slack", platform_user_id="U9", role="learner")
         assert user.role == "support"
-        assert ensure_user(session=session, platform="slack", platform_user_id="U10", role="learner").role == "learner"
+        assert (
+            ensure_user(session=session, platform="slack", platform_user_id="U10", role="learner").role
+            == "learner"
+        )
