@@ -17,14 +17,15 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.app import LearnBot
 from nudges import campaigns
-from nudges.clock import ManualClock
+from nudges.clock import ManualClock, as_utc
 from nudges.outbox import Dispatcher, DispatchResult, Sender
 from nudges.planner import PlanResult, plan
 from storage.models import Campaign
+from storage.outbox import next_due
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,6 @@ def advance_to(
 
 def next_wake(bot: LearnBot, after: dt.datetime) -> dt.datetime | None:
     """The next moment anything is due: a planned nudge, a campaign occurrence or a queued message."""
-    from storage.outbox import next_due
-
     with bot.session() as session:
         planned = plan_preview(bot, session, after)
         moments = [planned] if planned else []
@@ -116,19 +115,13 @@ def next_wake(bot: LearnBot, after: dt.datetime) -> dt.datetime | None:
             moment = campaigns.next_occurrence(campaign, after)
             if moment is not None:
                 moments.append(moment)
-        moments += [
-            row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=dt.UTC)
-            for row in next_due(session=session, limit=1)
-        ]
+        moments += [as_utc(row.due_at) for row in next_due(session=session, limit=1)]
     later = [m for m in moments if m > after]
     return min(later, default=None)
 
 
-def plan_preview(bot: LearnBot, session: object, after: dt.datetime) -> dt.datetime | None:
-    """When the planner would next send something, without enqueuing (the transaction is rolled back)."""
-    from sqlmodel import Session
-
-    assert isinstance(session, Session)
+def plan_preview(bot: LearnBot, session: Session, after: dt.datetime) -> dt.datetime | None:
+    """When the planner would next send something, without enqueuing (the savepoint is rolled back)."""
     with session.begin_nested() as savepoint:
         result = plan(session=session, config=bot.config, now=after)
         savepoint.rollback()
