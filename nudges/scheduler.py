@@ -94,8 +94,8 @@ def deliver_now(bot: LearnBot, senders: Mapping[str, Sender]) -> DispatchResult:
 def advance_to(
     bot: LearnBot, senders: Mapping[str, Sender], target: dt.datetime, *, max_ticks: int = 500
 ) -> list[TickResult]:
-    """Move the (manual) clock to `target`, ticking at every moment something falls due on the way."""
-    results = []
+    """Move the (manual) clock to `target`, ticking now and at every moment something falls due on the way."""
+    results = [run_tick(bot, senders)]  # whatever is due before the clock moves goes out at its time
     for _ in range(max_ticks):
         wake = next_wake(bot, bot.clock.now())
         if wake is None or wake > target:

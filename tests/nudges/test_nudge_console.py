@@ -196,3 +196,12 @@ def test_learnbot_tick_at_a_time_and_nudges_status(
     assert '"sent": 1' in capsys.readouterr().out
     assert main([*flags, "tick", "--at", "yesterday"]) == 2
     assert "not an ISO time" in capsys.readouterr().err
+
+
+def test_a_step_due_now_arrives_now_when_the_clock_moves(make_bot: MakeBot) -> None:
+    chat = ConsoleChat(Router(make_bot(at="2026-11-24T11:00:00Z")))  # a Tuesday, in working hours
+    chat.handle_line("/as admin")
+    chat.handle_line("enrol console-learner in feedback-culture")
+    chat.handle_line("/as learner")
+    moved = chat.handle_line("/clock +2h")
+    assert "── Tue 24 Nov 2026 11:00 Europe/London · direct message to you ──" in moved

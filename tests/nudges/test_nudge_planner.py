@@ -247,3 +247,25 @@ def _click(user: str, button: Button) -> Action:
     return Action(
         platform="console", user_id=user, name=button.name, value=button.value, channel_id=f"dm-{user}"
     )
+
+
+def test_not_yet_asks_once_more_then_never_again(make_bot: MakeBot) -> None:
+    bot = make_bot()
+    router = Router(bot)
+    person(bot, "sam")
+    router.on_message(_admin("enrol sam in feedback-culture"))
+    sender = console(bot)
+    run_tick(bot, {"console": sender}, at=at("2026-11-30T09:00:00Z"))
+    done = next(b for b in sender.delivered[-1][1].reply.buttons if b.name == "nudge_done")
+    router.on_action(_click("sam", done))  # at Monday 09:00: the follow-up is due Thursday 09:00
+    asked = []
+    for day in range(1, 12):
+        before = len(sender.delivered)
+        run_tick(bot, {"console": sender}, at=at(f"2026-12-{day:02d}T09:00:00Z"))
+        for _, message in sender.delivered[before:]:
+            if message.kind == "follow_up":
+                asked.append(day)
+                not_yet = next(b for b in message.reply.buttons if b.name == "follow_up_not_yet")
+                reply = router.on_action(_click("sam", not_yet))[0].text
+    assert asked == [3, 7]  # Thursday, then three days later (Sunday is quiet, so Monday)
+    assert reply == "No problem; I won't ask again. When you do use it, it's on your Home."
