@@ -69,7 +69,8 @@ NAIVE_PLAN = textwrap.dedent(
     from bot.config import load_config
     from nudges.clock import as_utc
     from nudges.outbox import reply_payload
-    from nudges.planner import next_slot, step_reply, window_for
+    from nudges.hours import next_slot, window_for
+    from nudges.planner import step_reply
     from storage.db import make_engine, session_scope
     from storage.models import (ContentItem, Enrolment, NudgePreference, OutboxMessage, Pathway,
                                 StepProgress, User)

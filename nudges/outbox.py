@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from bot.events import AnswerCard, Button, Reply
 from nudges.clock import Clock
+from nudges.hours import next_slot, window_from
 from storage.db import session_scope
 from storage.models import OutboxMessage
 from storage.outbox import claim, mark_failed, mark_retry, mark_sent
@@ -111,6 +112,7 @@ class DispatchResult:
     sent: int = 0
     retried: int = 0
     paced: int = 0
+    held: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -118,6 +120,7 @@ class DispatchResult:
         self.sent += other.sent
         self.retried += other.retried
         self.paced += other.paced
+        self.held += other.held
         self.failed += other.failed
         self.errors += other.errors
 
@@ -173,7 +176,7 @@ class Dispatcher:
         for _ in range(max_passes):
             result = self.run_once()
             total.add(result)
-            if not (result.sent or result.retried or result.failed or result.paced):
+            if not (result.sent or result.retried or result.failed or result.paced or result.held):
                 break
         return total
 
@@ -187,6 +190,15 @@ class Dispatcher:
             if len(self._last_sent) > 10_000:
                 recent = time.monotonic() - 60
                 self._last_sent = {k: t for k, t in self._last_sent.items() if t > recent}
+        now = self.clock.now()
+        held: list[tuple[OutboxMessage, dt.datetime]] = []
+        for row in rows:  # a nudge that came up late, after the learner's working day, waits for the next
+            window = row.payload.get("window")
+            opens = next_slot(now, window_from(window)) if window else None
+            if opens is not None and opens > now:
+                held.append((row, opens))
+        waiting = {row.id for row, _ in held}
+        rows = [row for row in rows if row.id not in waiting]
         groups: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:
             channel = row.channel_id or f"@{row.payload.get('to_user')}"
@@ -202,7 +214,6 @@ class Dispatcher:
         for done in self._pool.map(self._send_group, batches):
             outcomes += done
         result = DispatchResult()
-        now = self.clock.now()
         sent_ids: list[int] = []
         with session_scope(self.engine) as session:
             for row, error in outcomes:
@@ -229,6 +240,11 @@ class Dispatcher:
                 due = now + dt.timedelta(seconds=wait)
                 mark_retry(session=session, message_id=row.id, due_at=due, error=None, count_attempt=False)
                 result.paced += 1
+            for row, opens in held:
+                assert row.id is not None
+                note = "held: the learner's working day had ended; due again when it next starts"
+                mark_retry(session=session, message_id=row.id, due_at=opens, error=note, count_attempt=False)
+                result.held += 1
             mark_sent(session=session, ids=sent_ids, now=now)
         result.sent = len(sent_ids)
         return result

@@ -14,15 +14,16 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.config import WEEKDAYS, AppConfig, NudgePolicy
+from bot.config import AppConfig
 from bot.events import Button, Reply
 from handlers.cards import card_for
 from nudges.clock import as_utc
+from nudges.hours import Window, next_slot, window_for, window_payload, zone_named
 from nudges.outbox import reply_payload
 from nudges.pathways import enrol_by_audience
 from storage.models import (
@@ -44,54 +45,7 @@ MAX_FOLLOW_UPS = 2
 WEEK = dt.timedelta(days=7)
 
 
-# ---- polite times ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Window:
-    """When a learner may be nudged: their zone, working hours and quiet weekdays (0 = Monday)."""
-
-    zone: ZoneInfo
-    start: dt.time
-    end: dt.time
-    quiet: frozenset[int]
-
-
-def zone_named(name: str | None, default: str) -> ZoneInfo:
-    """The learner's zone, else the default one (also when the stored name is not a real zone)."""
-    try:
-        return ZoneInfo(name) if name else ZoneInfo(default)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(default)
-
-
-def window_for(policy: NudgePolicy, timezone: str | None) -> Window:
-    quiet = frozenset(WEEKDAYS.index(day) for day in policy.quiet_days)
-    return Window(
-        zone_named(timezone, policy.default_timezone),
-        policy.working_hours.start,
-        policy.working_hours.end,
-        quiet,
-    )
-
-
-def next_slot(earliest: dt.datetime, window: Window) -> dt.datetime | None:
-    """The first moment at or after `earliest` inside working hours on a working day, in UTC.
-
-    Local wall-clock times are built per day, so a DST change moves the UTC moment, not the
-    09:00. None only when every day of the week is quiet.
-    """
-    local = as_utc(earliest).astimezone(window.zone)
-    day = local.date()
-    for _ in range(15):
-        if day.weekday() not in window.quiet:
-            opens = dt.datetime.combine(day, window.start, tzinfo=window.zone)
-            closes = dt.datetime.combine(day, window.end, tzinfo=window.zone)
-            if local < closes:
-                return max(local, opens).astimezone(dt.UTC)
-        day += dt.timedelta(days=1)
-        local = dt.datetime.combine(day, dt.time(0, 0), tzinfo=window.zone)
-    return None
+# ---- polite times (nudges.hours) -----------------------------------------------------------
 
 
 def capped_slot(
@@ -377,7 +331,8 @@ def _enqueue(
             key = f"follow-up:{c.progress.id}:{count}"
             progress_updates.append({"id": c.progress.id, "follow_ups": count, "follow_up_at": None})
             result.follow_ups += 1
-        payload = reply_payload(reply, to_user=user.platform_user_id, pathway=pathway.id)
+        window = window_payload(window_for(config.nudges, user.timezone))  # kept polite if delivery lags
+        payload = reply_payload(reply, to_user=user.platform_user_id, pathway=pathway.id, window=window)
         rows.append(
             message_row(key, user.platform, c.kind, payload, now, user_id=user.id, channel_id=channel)
         )

@@ -236,7 +236,7 @@ class ConsoleChat:
         return self._format(lines)
 
     def _zone(self) -> str:
-        from nudges.planner import zone_named
+        from nudges.hours import zone_named
         from storage.users import ensure_user
 
         with self.router.bot.session() as session:
@@ -268,7 +268,7 @@ class ConsoleChat:
         return f"(the clock says {self._local(target)})"
 
     def _set_zone(self, arg: str) -> str:
-        from nudges.planner import zone_named
+        from nudges.hours import zone_named
         from storage.users import ensure_user
 
         if zone_named(arg, "UTC").key != arg:

@@ -11,7 +11,10 @@ from bot.app import LearnBot
 from bot.config import NudgePolicy
 from bot.events import Action, Button, Incoming
 from bot.router import Router
-from nudges.planner import Window, capped_slot, next_slot, plan, window_for
+from nudges.clock import ManualClock
+from nudges.hours import Window, next_slot, window_for
+from nudges.outbox import Dispatcher
+from nudges.planner import capped_slot, plan
 from nudges.scheduler import run_tick
 from storage.models import Enrolment, OutboxMessage
 from storage.outbox import enqueue
@@ -269,3 +272,23 @@ def test_not_yet_asks_once_more_then_never_again(make_bot: MakeBot) -> None:
                 reply = router.on_action(_click("sam", not_yet))[0].text
     assert asked == [3, 7]  # Thursday, then three days later (Sunday is quiet, so Monday)
     assert reply == "No problem; I won't ask again. When you do use it, it's on your Home."
+
+
+def test_a_nudge_delivered_late_waits_for_the_next_working_morning(make_bot: MakeBot) -> None:
+    bot = make_bot()
+    router = Router(bot)
+    person(bot, "sam", timezone="Pacific/Auckland")
+    router.on_message(_admin("enrol sam in feedback-culture"))
+    with bot.session() as session:  # planned at 09:00 Monday in Auckland...
+        assert plan(session=session, config=bot.config, now=at("2026-11-29T20:00:00Z")).steps == 1
+    sender = console(bot)
+    clock = ManualClock(at("2026-11-30T05:00:00Z"))  # ...but the dispatcher only gets to it at 18:00 there
+    dispatcher = Dispatcher(bot.engine, {"console": sender}, clock)
+    assert dispatcher.run_once().held == 1 and sender.delivered == []
+    [row] = _rows(bot)
+    assert row.due_at.replace(tzinfo=dt.UTC) == at("2026-11-30T20:00:00Z")  # Tuesday 09:00 in Auckland
+    assert (row.status, row.attempts) == ("pending", 0) and "working day had ended" in (row.last_error or "")
+    clock.set(at("2026-11-30T20:00:00Z"))
+    assert dispatcher.run_once().sent == 1
+    dispatcher.close()
+    assert [m.key for _, m in sender.delivered] == [row.idempotency_key]
