@@ -228,6 +228,20 @@ def _populate(url: str, learners: int, config: Path, data_dir: Path) -> None:
     engine.dispose()
 
 
+def _bench_config(folder: Path) -> Path:
+    """The sample app.yaml with working hours all day, every day: dispatchers run on the real clock,
+    and a benchmark started in the evening must not find every nudge held until the morning."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "app.yaml").read_text())
+    for source in data["content_sources"]:
+        source["path"] = str(ROOT / source["path"])
+    data["nudges"] = {**data["nudges"], "working_hours": {"start": "00:00", "end": "23:59"}, "quiet_days": []}
+    path = folder / "app.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def _losses(keys: Counter[str], expected: int) -> tuple[int, int]:
     return sum(n - 1 for n in keys.values()), expected - len(keys)
 
@@ -253,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows: list[tuple[str, str, str, str]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            config = ROOT / "app.yaml"
+            config = _bench_config(Path(tmp))
             engine = make_engine(url)
             upgrade(engine)
             started = time.perf_counter()
