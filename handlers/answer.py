@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
-from content_index.search import Filters, search
+from content_index.search import Filters, Hit, search
 from handlers.cards import ask_experts_button, card_for, feedback_buttons
 from storage.content import get_content
 from storage.questions import record_question
@@ -40,8 +40,8 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
     hits = search(
         bot.index, question, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives
     )
-    answered = bool(hits) and hits[0].confidence >= bot.threshold
-    shown = [(hit.id, hit.confidence) for hit in hits] if answered else []
+    if hits and hits[0].confidence >= bot.threshold:
+        return [answer_card(incoming, question, hits, user_id=user.id, session=session, bot=bot)]
     recorded = record_question(
         session=session,
         user_id=user.id,
@@ -49,15 +49,37 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> l
         channel_id=incoming.channel_id,
         thread_id=incoming.thread_id,
         text=question,
-        shown=shown,
-        answered=answered,
+        shown=[],
+        answered=False,
         confidence=hits[0].confidence if hits else 0.0,
     )
-    if not answered:
-        assert recorded.id is not None
-        experts = (ask_experts_button(recorded.id),) if bot.config.channels.sme else ()
-        return [Reply(text=NO_LESSON, quote=question, buttons=experts)]
+    assert recorded.id is not None
+    experts = (ask_experts_button(recorded.id),) if bot.config.channels.sme else ()
+    return [Reply(text=NO_LESSON, quote=question, buttons=experts)]
+
+
+def answer_card(
+    incoming: Incoming,
+    question: str,
+    hits: list[Hit],
+    *,
+    user_id: int | None,
+    session: Session,
+    bot: LearnBot,
+) -> Reply:
+    """Record a confident answer (the question and every lesson shown) and reply with its card and buttons."""
+    recorded = record_question(
+        session=session,
+        user_id=user_id,
+        platform=incoming.platform,
+        channel_id=incoming.channel_id,
+        thread_id=incoming.thread_id,
+        text=question,
+        shown=[(hit.id, hit.confidence) for hit in hits],
+        answered=True,
+        confidence=hits[0].confidence,
+    )
     item = get_content(session=session, content_id=hits[0].id)
     assert item is not None and recorded.id is not None
     card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
-    return [Reply(card=card, buttons=feedback_buttons(recorded.id, item.id))]
+    return Reply(card=card, buttons=feedback_buttons(recorded.id, item.id))

@@ -5,15 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlmodel import Session
 
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
 from content_index.search import Filters, search
-from handlers.cards import card_for, feedback_buttons
-from storage.content import get_content
-from storage.questions import record_question
+from handlers.answer import answer_card
 from storage.users import ensure_user
 
 SUGGESTION = "This lesson might help with that (only a suggestion; ignore me if not):"
@@ -90,21 +89,5 @@ def suggest(incoming: Incoming, *, session: Session, bot: LearnBot, limiter: Pas
     user = ensure_user(
         session=session, platform=incoming.platform, platform_user_id=incoming.user_id, role=incoming.role
     )
-    recorded = record_question(
-        session=session,
-        user_id=user.id,
-        platform=incoming.platform,
-        channel_id=incoming.channel_id,
-        thread_id=incoming.thread_id,
-        text=text,
-        shown=[(hit.id, hit.confidence) for hit in hits],
-        answered=True,
-        confidence=hits[0].confidence,
-    )
-    item = get_content(session=session, content_id=hits[0].id)
-    assert item is not None and recorded.id is not None
-    card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
-    ephemeral = policy.reply_as == "ephemeral"
-    return [
-        Reply(text=SUGGESTION, card=card, buttons=feedback_buttons(recorded.id, item.id), ephemeral=ephemeral)
-    ]
+    reply = answer_card(incoming, text, hits, user_id=user.id, session=session, bot=bot)
+    return [replace(reply, text=SUGGESTION, ephemeral=policy.reply_as == "ephemeral")]
