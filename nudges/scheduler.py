@@ -24,12 +24,15 @@ from nudges import campaigns
 from nudges.clock import ManualClock, as_utc
 from nudges.outbox import Dispatcher, DispatchResult, Sender
 from nudges.planner import PlanResult, plan
+from storage.events import prune_processed_events
 from storage.models import Campaign
 from storage.outbox import next_due
 
 log = logging.getLogger(__name__)
 
 PLANNER_SECONDS = 60
+HOUSEKEEPING_HOURS = 6
+EVENT_IDS_KEPT = dt.timedelta(days=7)
 DISPATCH_SECONDS = 2
 MISFIRE_GRACE_SECONDS = 30
 
@@ -150,6 +153,9 @@ class NudgeScheduler:
         self.scheduler.add_job(
             self.refresh_campaigns, IntervalTrigger(seconds=planner_seconds), id="campaigns"
         )
+        self.scheduler.add_job(
+            self._housekeeping, IntervalTrigger(hours=HOUSEKEEPING_HOURS), id="housekeeping"
+        )
 
     def start(self) -> None:
         self.refresh_campaigns()
@@ -192,6 +198,14 @@ class NudgeScheduler:
             self._dispatch()
         except Exception:
             log.exception("campaign tick failed")
+
+    def _housekeeping(self) -> None:
+        try:
+            with self.bot.session() as session:
+                gone = prune_processed_events(session=session, before=self.bot.clock.now() - EVENT_IDS_KEPT)
+            log.info("housekeeping: forgot %d inbound event ids older than %s", gone, EVENT_IDS_KEPT)
+        except Exception:
+            log.exception("housekeeping tick failed")
 
     def _dispatch(self) -> None:
         try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, delete
 
 from storage.models import ProcessedEvent
 
@@ -18,3 +20,9 @@ def first_delivery(*, session: Session, event_id: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def prune_processed_events(*, session: Session, before: dt.datetime) -> int:
+    """Forget ids handled before `before`: platforms retry within minutes, so old ids only take space."""
+    result = session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.processed_at) < before))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)

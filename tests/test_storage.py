@@ -10,8 +10,8 @@ from sqlmodel import select
 from content_index.sources.base import SourceItem
 from storage.content import active_content, all_content, deactivate, upsert_item
 from storage.db import current_revision, head_revision, make_engine, session_scope, upgrade
-from storage.events import first_delivery
-from storage.models import Feedback, Pathway, PathwayStep, Pillar
+from storage.events import first_delivery, prune_processed_events
+from storage.models import Feedback, Pathway, PathwayStep, Pillar, ProcessedEvent
 from storage.pathways import pathway_steps
 from storage.questions import answers_shown, content_gaps, record_feedback, record_question
 from storage.users import ensure_user, remember_conversation
@@ -169,3 +169,17 @@ def test_a_stored_role_is_not_overwritten_by_the_chat_role(db_url: str) -> None:
             ensure_user(session=session, platform="slack", platform_user_id="U10", role="learner").role
             == "learner"
         )
+
+
+def test_old_event_ids_are_pruned_but_recent_ones_still_block_duplicates(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        assert first_delivery(session=session, event_id="slack:old")
+        assert first_delivery(session=session, event_id="slack:new")
+        session.get(ProcessedEvent, "slack:old").processed_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with session_scope(engine) as session:
+        assert prune_processed_events(session=session, before=dt.datetime(2026, 6, 1, tzinfo=dt.UTC)) == 1
+    with session_scope(engine) as session:
+        assert not first_delivery(session=session, event_id="slack:new")
+        assert first_delivery(session=session, event_id="slack:old")
