@@ -58,6 +58,15 @@ SCOPES = [
 AUDIENCE: dict[str, str | None] = {"learner": "everyone", "manager": "manager", "admin": None}
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
+
+def _without_bot_mention(text: str, bot_user_id: str | None) -> str:
+    """The message minus learnbot's own @mention; other people's mentions stay (e.g. `enrol @sam in …`)."""
+    if not bot_user_id:
+        return _MENTION.sub(" ", text, count=1).strip()
+    own = re.compile(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>")
+    return re.sub(r"\s+", " ", own.sub(" ", text)).strip()
+
+
 SORRY = "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a moment."
 NOT_IN_CHANNEL = (
     "I couldn't post in <#{channel}> because I'm not a member. Invite me with `/invite @learnbot`."
@@ -198,10 +207,12 @@ class SlackAdapter:
 
     # ---- events: ack is Bolt's; the work runs after it -------------------------------------------
 
-    def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    def on_mention(
+        self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any
+    ) -> None:
         """An @mention in a channel: answer in the thread (a new one under the message if needed)."""
         thread = event.get("thread_ts") or event["ts"]
-        text = _MENTION.sub(" ", event.get("text", "")).strip()
+        text = _without_bot_mention(event.get("text", ""), context.bot_user_id)
         place = Place(user=event["user"], channel=event["channel"], thread_ts=thread)
         incoming = self._incoming(
             client,
