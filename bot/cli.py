@@ -117,9 +117,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         load_queries,
         threshold_sweep,
     )
-    from content_index.library import SemanticUnavailable, document_for, evaluation_tiers
+    from content_index.library import SemanticUnavailable, evaluation_tiers, library_documents
     from content_index.search import DEFAULT_THRESHOLD
-    from storage.content import active_content
 
     queries = load_queries(Path(args.queries))
     settings = _settings(args)
@@ -130,10 +129,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:
             bot = open_bot(settings)
             with bot.session() as session:
-                documents = [
-                    document_for(item, bot.pillar_names.get(item.pillar or ""))
-                    for item in active_content(session=session)
-                ]
+                documents = library_documents(session=session, pillar_names=bot.pillar_names)
             threshold = bot.threshold
             tiers = evaluation_tiers(documents, bot.config.search, data_dir=settings.data_dir, tier=args.tier)
     except SemanticUnavailable as exc:

@@ -81,6 +81,12 @@ def new_index(
     return HybridIndex(documents, cache=cache, synonyms=synonyms)
 
 
+def library_documents(*, session: Session, pillar_names: dict[str, str] | None = None) -> list[Document]:
+    """What search sees of every active item: the one list both the live index and `eval` use."""
+    names = pillar_names or {}
+    return [document_for(item, names.get(item.pillar or "")) for item in active_content(session=session)]
+
+
 def build_index(
     *,
     session: Session,
@@ -89,9 +95,9 @@ def build_index(
     data_dir: Path | None = None,
 ) -> Searchable:
     """A fresh index over every active item, with the stored feedback as ranking signals."""
-    names = pillar_names or {}
-    documents = [document_for(item, names.get(item.pillar or "")) for item in active_content(session=session)]
-    index = new_index(documents, settings, data_dir=data_dir)
+    index = new_index(
+        library_documents(session=session, pillar_names=pillar_names), settings, data_dir=data_dir
+    )
     index.signals = load_signals(session=session)
     return index
 
