@@ -181,14 +181,20 @@ def add_step(
     return steps
 
 
-def remove_step(
-    *, session: Session, pathway_id: str, content_id: str, editor: str, now: dt.datetime
-) -> list[str]:
+def _with_step(session: Session, pathway_id: str, content_id: str) -> tuple[Pathway, list[str], str]:
+    """The pathway, its steps and the step's id; PathwayEditError when the lesson is not one of them."""
     pathway = _pathway(session, pathway_id)
     steps = pathway_steps(session=session, pathway_id=pathway.id)
     wanted = slugify(content_id)
     if wanted not in steps:
         raise PathwayEditError(f"`{content_id}` is not a step of `{pathway.id}`")
+    return pathway, steps, wanted
+
+
+def remove_step(
+    *, session: Session, pathway_id: str, content_id: str, editor: str, now: dt.datetime
+) -> list[str]:
+    pathway, steps, wanted = _with_step(session, pathway_id, content_id)
     if len(steps) == 1:
         raise PathwayEditError("a pathway needs at least one step; add another before removing this one")
     steps.remove(wanted)
@@ -199,11 +205,7 @@ def remove_step(
 def move_step(
     *, session: Session, pathway_id: str, content_id: str, to: int, editor: str, now: dt.datetime
 ) -> list[str]:
-    pathway = _pathway(session, pathway_id)
-    steps = pathway_steps(session=session, pathway_id=pathway.id)
-    wanted = slugify(content_id)
-    if wanted not in steps:
-        raise PathwayEditError(f"`{content_id}` is not a step of `{pathway.id}`")
+    pathway, steps, wanted = _with_step(session, pathway_id, content_id)
     if not 1 <= to <= len(steps):
         raise PathwayEditError(f"step number must be between 1 and {len(steps)}")
     steps.remove(wanted)
