@@ -8,7 +8,6 @@ stored data, so the CLI can refuse to start before anything is written.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from content_index.sources.base import slugify
+from bot.ids import slugify
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 Id = Annotated[str, Field(pattern=_ID_RE.pattern, max_length=100)]
@@ -229,7 +228,7 @@ class SearchSettings(_Strict):
 
 
 class PassiveHelp(_Strict):
-    """Quiet suggestions in channels an admin opted in: only confident matches, rate-limited."""
+    """Quiet suggestions in channels an admin opted in (channel ids on any platform): confident, rate-limited."""
 
     channels: list[str] = []
     reply_as: Literal["ephemeral", "thread"] = "ephemeral"
@@ -239,9 +238,9 @@ class PassiveHelp(_Strict):
 
 
 class SlackSettings(_Strict):
-    """Slack behaviour (not secrets): passive help, off until channels are listed."""
+    """Slack behaviour (not secrets). `passive_help` here is the older spelling of the top-level key."""
 
-    passive_help: PassiveHelp = PassiveHelp()
+    passive_help: PassiveHelp | None = None
 
 
 class AppConfig(_Strict):
@@ -255,10 +254,19 @@ class AppConfig(_Strict):
     channels: Channels = Channels()
     admins: list[str] = []
     smes: list[str] = []
+    managers: list[str] = []
     content_sources: list[ContentSource] = []
     search: SearchSettings = SearchSettings()
+    passive_help: PassiveHelp = PassiveHelp()
     slack: SlackSettings = SlackSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _passive_help_moved(self) -> AppConfig:
+        """`slack.passive_help` (the older place) still works when the top-level key is not given."""
+        if self.slack.passive_help is not None and "passive_help" not in self.model_fields_set:
+            object.__setattr__(self, "passive_help", self.slack.passive_help)
+        return self
 
     def pillar(self, pillar_id: str | None) -> Pillar | None:
         return next((p for p in self.pillars if p.id == pillar_id), None)
@@ -371,21 +379,55 @@ def check_content_references(config: AppConfig, known_ids: Iterable[str], path: 
         raise ConfigError(path, problems)
 
 
-class Settings(BaseModel):
-    """Secrets and locations, from the environment or a .env file; never from app.yaml."""
+class Settings(BaseSettings):
+    """Secrets and locations, from the environment or a .env file; never from app.yaml.
 
-    model_config = ConfigDict(frozen=True)
+    Each field reads the environment variable in its alias (e.g. `DATABASE_URL`); code and
+    tests may also pass fields by name. Secrets are kept out of reprs and logs.
+    """
 
-    data_dir: Path = Path(".learnbot")
-    database_url: str | None = None
-    config_path: Path = Path("app.yaml")
-    slack_bot_token: str | None = Field(default=None, repr=False)
-    slack_signing_secret: str | None = Field(default=None, repr=False)
-    slack_app_token: str | None = Field(default=None, repr=False)
-    slack_api_url: str | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: str | None = Field(default=None, repr=False)
-    log_level: str = "INFO"
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default=Path(".learnbot"), validation_alias="LEARNBOT_DATA_DIR")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL", repr=False)
+    config_path: Path = Field(default=Path("app.yaml"), validation_alias="LEARNBOT_CONFIG")
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN", repr=False)
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET", repr=False
+    )
+    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN", repr=False)
+    slack_api_url: str | None = Field(default=None, validation_alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET", repr=False)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", validation_alias="LEARNBOT_LOG_LEVEL"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "database_url",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_api_url",
+        "slack_client_id",
+        "slack_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value):
+            raise ValueError(f"SLACK_API_URL must start with http:// or https:// (got {value!r})")
+        return value
 
     @property
     def db_url(self) -> str:
@@ -409,24 +451,17 @@ class Settings(BaseModel):
         return bool(self.slack_client_id and self.slack_client_secret)
 
 
+class SettingsError(ValueError):
+    """The environment (or .env) has a bad value; the message names the variable."""
+
+
 def load_settings(env: dict[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
-    """Environment variables win over `.env`; unset values keep their defaults."""
-    values: dict[str, str | None] = {}
-    if env is None:
-        values.update(dotenv_values(env_file) if Path(env_file).exists() else {})
-        values.update(os.environ)
-    else:
-        values.update(env)
-    mapping = {
-        "LEARNBOT_DATA_DIR": "data_dir",
-        "DATABASE_URL": "database_url",
-        "LEARNBOT_CONFIG": "config_path",
-        "SLACK_BOT_TOKEN": "slack_bot_token",
-        "SLACK_SIGNING_SECRET": "slack_signing_secret",
-        "SLACK_APP_TOKEN": "slack_app_token",
-        "SLACK_API_URL": "slack_api_url",
-        "SLACK_CLIENT_ID": "slack_client_id",
-        "SLACK_CLIENT_SECRET": "slack_client_secret",
-        "LEARNBOT_LOG_LEVEL": "log_level",
-    }
-    return Settings(**{field: values[key] for key, field in mapping.items() if values.get(key)})
+    """Environment variables win over `.env`; with `env`, only that mapping is read (tests)."""
+    try:
+        if env is not None:
+            return Settings.model_validate(env)
+        file = Path(env_file)
+        return Settings(_env_file=file if file.exists() else None)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {_message(e)}" for e in exc.errors())
+        raise SettingsError(f"bad environment setting: {problems}") from None

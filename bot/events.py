@@ -1,11 +1,15 @@
 """The seam between chat platforms and learnbot's logic: small, platform-neutral events.
 
-Adapters (Slack, Teams, console) turn platform payloads into `Incoming` and `Action`
-and render `Reply` back. Nothing here imports a platform SDK.
+Adapters (Slack, Teams, console) turn platform payloads into `Incoming`, `Action` and
+`Submission`, and render `Reply` back. Adapters say who someone is on their platform (id,
+workspace, name, verified email, time zone); `bot.access` decides what that person may do.
+Reply text is `bot.markup.Text` (or a plain `str`). Nothing here imports a platform SDK.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,20 +18,75 @@ Role = Literal["learner", "manager", "admin"]
 
 @dataclass(frozen=True)
 class ConversationRef:
-    """Enough to message someone later, unprompted: platform, user and conversation ids."""
+    """Enough to reach a person or a place later, unprompted; opaque beyond these fields.
+
+    `user_id` is the person's id on `platform` (empty for a channel post); `channel_id` the
+    conversation when known (a Slack DM or channel, a Teams conversation id); `data` whatever
+    else that platform needs (Slack: the workspace; Teams: service URL, tenant, bot id).
+    """
 
     platform: str
     user_id: str
-    channel_id: str
+    channel_id: str | None = None
     thread_id: str | None = None
-    service_url: str | None = None
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "user_id": self.user_id,
+            "channel_id": self.channel_id,
+            "thread_id": self.thread_id,
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> ConversationRef:
+        return cls(
+            platform=str(value.get("platform") or ""),
+            user_id=str(value.get("user_id") or ""),
+            channel_id=value.get("channel_id"),
+            thread_id=value.get("thread_id"),
+            data=dict(value.get("data") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who is acting, as their platform knows them; `email` only when the platform has verified it."""
+
+    platform: str
+    user_id: str
+    workspace: str | None = None
+    name: str | None = None
+    email: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person named in a message: their user id on this platform, and the label shown in `text`."""
+
+    user_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ChannelMention:
+    """A channel named in a message: its id on this platform, and the label shown in `text` (`#label`)."""
+
+    channel_id: str
+    label: str
 
 
 @dataclass(frozen=True)
 class Incoming:
     """A message a person sent: who, where, in which thread, and what they wrote.
 
-    `addressed` is False for a channel message not written to learnbot (passive help may answer).
+    `text` is plain: the adapter has turned its platform's mention syntax into `@label` and
+    `#label` and listed them in `mentions` and `channels`. `addressed` is False for a channel
+    message not written to learnbot (passive help may answer). `reach` is how to message this
+    person later (stored at every contact), when the adapter knows it.
     """
 
     platform: str
@@ -38,14 +97,24 @@ class Incoming:
     thread_id: str | None = None
     event_id: str | None = None
     user_name: str | None = None
-    role: Role = "learner"
-    audience: str | None = None
-    addressed: bool = True
+    user_email: str | None = None
     user_timezone: str | None = None
+    workspace: str | None = None
+    addressed: bool = True
+    mentions: tuple[Mention, ...] = ()
+    channels: tuple[ChannelMention, ...] = ()
+    reach: ConversationRef | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
-    def ref(self) -> ConversationRef:
+    def who(self) -> Who:
+        return Who(
+            self.platform, self.user_id, self.workspace, self.user_name, self.user_email, self.user_timezone
+        )
+
+    @property
+    def place(self) -> ConversationRef:
+        """Where this message was written (for links back to it)."""
         return ConversationRef(self.platform, self.user_id, self.channel_id, self.thread_id)
 
 
@@ -60,8 +129,34 @@ class Action:
     channel_id: str
     message_id: str | None = None
     thread_id: str | None = None
-    role: Role = "learner"
+    is_direct: bool = True
+    user_name: str | None = None
+    user_email: str | None = None
+    user_timezone: str | None = None
+    workspace: str | None = None
+    reach: ConversationRef | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def who(self) -> Who:
+        return Who(
+            self.platform, self.user_id, self.workspace, self.user_name, self.user_email, self.user_timezone
+        )
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A campaign as an L&D admin fills it in (chat command or a platform form): structured, never re-parsed.
+
+    `channels` are (channel id, label) pairs; `at` is a local time in `timezone`; `cron` repeats.
+    """
+
+    pathway_id: str
+    channels: tuple[ChannelMention, ...]
+    message: str
+    at: dt.datetime | None = None
+    cron: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,13 +185,13 @@ class AnswerCard:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a handler wants said: plain text (light markdown), optional card and buttons.
+    """What a handler wants said: neutral text (`bot.markup.Text` or plain), optional card and buttons.
 
-    `text` is written by learnbot; anything a user typed must be passed through the
-    adapter's escaping, which is why user text travels in `quote` rather than in `text`.
-    A reply to a click with `replace_message` takes the place of the clicked message's
-    buttons (the card stays). `to_channel` posts in another channel (e.g. the SME channel),
-    naming `asker` and linking back to `link_to`, the thread where the question was asked.
+    Adapters render and escape every span of `text` and `quote` for their platform; a quote
+    is shown as a quotation (what someone typed). A reply to a click with `replace_message`
+    takes the place of the clicked message's buttons (the card stays). `to_channel` posts in
+    another channel (e.g. the SME channel), naming `asker` (a platform user id) and linking
+    back to `link_to`, the thread where the question was asked.
     """
 
     text: str = ""

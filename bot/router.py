@@ -1,12 +1,20 @@
-"""Map neutral events to handlers, one database transaction per event, duplicates dropped."""
+"""Map neutral events to handlers: one transaction per event, duplicates dropped, access asked first.
+
+Every event starts the same way: who is this person (`bot.access`), and how to reach them
+later (their conversation reference, refreshed at every contact). Admin commands run only
+for admins and only in private; in a channel they get a private "ask me in a DM".
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from sqlmodel import Session
+
+from bot.access import ADMINS_ONLY, IN_PRIVATE, Caller, identify_caller
 from bot.app import LearnBot
-from bot.events import Action, Catalogue, HomeView, Incoming, Reply, Role
+from bot.events import Action, Announcement, Catalogue, ConversationRef, HomeView, Incoming, Reply, Who
 from handlers import admin, campaigns, nudges
 from handlers.answer import answer_question
 from handlers.browse import browse
@@ -18,6 +26,7 @@ from handlers.pathway_add import add_to_pathway, join_pathway
 from handlers.rating import on_rate
 from handlers.sme import ask_experts
 from storage.events import first_delivery
+from storage.people import remember_reference
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +34,11 @@ MessageHandler = Callable[..., list[Reply]]
 COMMANDS: dict[str, MessageHandler] = {
     "help": show_help,
     "?": show_help,
-    "gaps": show_gaps,
     "nudges off": nudges.nudges_off,
     "stop nudges": nudges.nudges_off,
     "nudges on": nudges.nudges_on,
 }
+ADMIN_COMMANDS: dict[str, MessageHandler] = {"gaps": show_gaps}
 ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "helpful": on_feedback,
     "not_helpful": on_feedback,
@@ -54,40 +63,85 @@ UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find
 
 
 class Router:
-    """The one entry point adapters call; returns the replies to render."""
+    """The one entry point adapters call; returns the replies (or views) to render."""
 
     def __init__(self, bot: LearnBot) -> None:
         self.bot = bot
         self.passive = PassiveLimiter()
+
+    def _caller(self, session: Session, who: Who, reach: ConversationRef | None = None) -> Caller:
+        """The person acting (created or linked at first contact), with how to reach them stored."""
+        caller = identify_caller(session=session, config=self.bot.config, who=who, now=self.bot.clock.now())
+        if reach is not None:
+            remember_reference(
+                session=session,
+                person_id=caller.person_id,
+                platform=reach.platform,
+                platform_user_id=reach.user_id or who.user_id,
+                channel_id=reach.channel_id,
+                data=dict(reach.data),
+                now=self.bot.clock.now(),
+            )
+        return caller
 
     def on_message(self, incoming: Incoming) -> list[Reply]:
         with self.bot.session() as session:
             if incoming.event_id and not first_delivery(session=session, event_id=incoming.event_id):
                 log.info("dropping duplicate event %s", incoming.event_id)
                 return []
+            caller = self._caller(session, incoming.who, incoming.reach)
+            bot = self.bot
             if not incoming.addressed:
-                return suggest(incoming, session=session, bot=self.bot, limiter=self.passive)
-            command = COMMANDS.get(incoming.text.strip().lower().lstrip("/"))
-            handler = command or admin.match(incoming, self.bot)
-            if handler is None:
-                takeaway = nudges.awaiting_takeaway(incoming, session=session, bot=self.bot)
-                if takeaway is not None:
-                    return nudges.save_takeaway(incoming, takeaway, session=session)
-            return (handler or answer_question)(incoming, session=session, bot=self.bot)
+                return suggest(incoming, session=session, bot=bot, caller=caller, limiter=self.passive)
+            said = incoming.text.strip().lower().lstrip("/")
+            privileged = ADMIN_COMMANDS.get(said) or admin.match(incoming)
+            if privileged is not None and said in ADMIN_COMMANDS and not caller.is_admin:
+                return [Reply(text=ADMINS_ONLY)]
+            if privileged is not None and caller.is_admin:
+                if not incoming.is_direct:
+                    return [Reply(text=IN_PRIVATE, ephemeral=True)]
+                return privileged(incoming, session=session, bot=bot, caller=caller)
+            command = COMMANDS.get(said)
+            if command is not None:
+                return command(incoming, session=session, bot=bot, caller=caller)
+            takeaway = nudges.awaiting_takeaway(incoming, session=session, bot=bot, caller=caller)
+            if takeaway is not None:
+                return nudges.save_takeaway(incoming, takeaway, session=session)
+            return answer_question(incoming, session=session, bot=bot, caller=caller)
 
     def on_action(self, action: Action) -> list[Reply]:
         handler = ACTIONS.get(action.name)
         if handler is None:
             return [Reply(text=UNKNOWN_ACTION)]
         with self.bot.session() as session:
-            return handler(action, session=session, bot=self.bot)
+            caller = self._caller(session, action.who, action.reach)
+            return handler(action, session=session, bot=self.bot, caller=caller)
 
-    def home(self, user_id: str, *, platform: str, role: Role = "learner") -> HomeView:
+    def on_announce(self, who: Who, announcement: Announcement) -> list[Reply]:
+        """A campaign from a platform's form: structured already, for admins only."""
+        with self.bot.session() as session:
+            caller = self._caller(session, who)
+            if not caller.is_admin:
+                return [Reply(text=ADMINS_ONLY)]
+            return admin.announce_campaign(announcement, session=session, bot=self.bot, caller=caller)
+
+    def on_contact(self, who: Who, reach: ConversationRef) -> None:
+        """Someone opened learnbot (a Home tab, an app install): remember how to reach them."""
+        with self.bot.session() as session:
+            self._caller(session, who, reach)
+
+    def is_admin(self, who: Who) -> bool:
+        """Whether this person may use admin surfaces (e.g. a campaign form)."""
+        with self.bot.session() as session:
+            return self._caller(session, who).is_admin
+
+    def home(self, who: Who) -> HomeView:
         """What this person's home shows: their pathways, recent answers, lessons to rate."""
         with self.bot.session() as session:
-            return home_view(user_id, platform=platform, role=role, session=session, bot=self.bot)
+            return home_view(session=session, bot=self.bot, caller=self._caller(session, who))
 
-    def browse(self, *, query: str = "", pillar: str | None = None, audience: str | None = None) -> Catalogue:
-        """A page of lessons for the browse surface, by search words and/or pillar."""
+    def browse(self, who: Who, *, query: str = "", pillar: str | None = None) -> Catalogue:
+        """A page of lessons for the browse surface, by search words and/or pillar, in their audience."""
         with self.bot.session() as session:
+            audience = self._caller(session, who).audience
             return browse(query=query, pillar=pillar, audience=audience, session=session, bot=self.bot)

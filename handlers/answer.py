@@ -4,47 +4,39 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
+from bot.markup import Text, italic
+from content_index.cards import card_for
 from content_index.search import Filters, Hit, search
-from handlers.cards import ask_experts_button, card_for, feedback_buttons
+from handlers.cards import ask_experts_button, feedback_buttons
 from storage.content import get_content
 from storage.questions import record_question
-from storage.users import ensure_user, remember_conversation
 
 NO_LESSON = (
     "I don't have a lesson for that yet. I've logged your question as a content gap, "
     "so the L&D team can see what people need."
 )
-EMPTY_QUESTION = "Ask me anything you're stuck on at work, e.g. _how do I give feedback to a peer?_"
+EMPTY_QUESTION = Text(
+    "Ask me anything you're stuck on at work, e.g. ", italic("how do I give feedback to a peer?")
+)
 
 
-def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot) -> list[Reply]:
+def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Search, record the question and what was shown, and reply with an answer card or an honest gap."""
     question = incoming.text.strip()
     if not question:
         return [Reply(text=EMPTY_QUESTION)]
-    user = ensure_user(
-        session=session,
-        platform=incoming.platform,
-        platform_user_id=incoming.user_id,
-        display_name=incoming.user_name,
-        role=incoming.role,
-        timezone=incoming.user_timezone,
-    )
-    if incoming.is_direct:
-        remember_conversation(
-            session=session, user=user, platform=incoming.platform, channel_id=incoming.channel_id
-        )
     bot.refresh_if_due(session=session)  # content re-indexed since start, cheaply checked
     hits = search(
-        bot.index, question, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives
+        bot.index, question, filters=Filters(audience=caller.audience), k=1 + bot.config.search.alternatives
     )
     if hits and hits[0].confidence >= bot.threshold:
-        return [answer_card(incoming, question, hits, user_id=user.id, session=session, bot=bot)]
+        return [answer_card(incoming, question, hits, user_id=caller.person_id, session=session, bot=bot)]
     recorded = record_question(
         session=session,
-        user_id=user.id,
+        user_id=caller.person_id,
         platform=incoming.platform,
         channel_id=incoming.channel_id,
         thread_id=incoming.thread_id,

@@ -6,8 +6,8 @@ from sqlmodel import Session
 
 from bot.app import LearnBot
 from bot.events import Catalogue
+from content_index.cards import card_for
 from content_index.search import Filters, search
-from handlers.cards import card_for
 from storage.content import active_content, get_content
 from storage.models import ContentItem
 

@@ -1,32 +1,46 @@
-"""Chat commands: `help` for everyone, `gaps` for L&D admins."""
+"""Chat commands: `help` for everyone, `gaps` for L&D admins (the router keeps admin answers private)."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
+from bot.markup import Text, code, italic
 from storage.questions import content_gaps
 
-HELP = (
+HELP = Text(
     "I'm learnbot. Ask me how to do something at work and I'll find the best short lesson for it, "
-    "and tell you why it matters.\n"
-    "Try: _how do I give feedback to a peer_, _make a pivot table in excel_, _share my outlook calendar_.\n"
-    "After each answer, tell me whether it helped: that's how the library gets better."
+    "and tell you why it matters.\nTry: ",
+    italic("how do I give feedback to a peer"),
+    ", ",
+    italic("make a pivot table in excel"),
+    ", ",
+    italic("share my outlook calendar"),
+    ".\nAfter each answer, tell me whether it helped: that's how the library gets better.",
 )
-ADMIN_HELP = "\nAs an L&D admin you can also type `gaps` to see recent questions I couldn't answer."
-ADMINS_ONLY = "Only L&D admins can see content gaps. Ask me a question instead!"
+ADMIN_HELP = Text(
+    "\nAs an L&D admin you can also type ",
+    code("gaps"),
+    " to see recent questions I couldn't answer, ",
+    code("pathways"),
+    ", ",
+    code("campaigns"),
+    ", ",
+    code("nudges status"),
+    " and ",
+    code("link PERSON to PERSON"),
+    " (in a direct message with me).",
+)
 
 
-def show_help(incoming: Incoming, *, session: Session, bot: LearnBot) -> list[Reply]:
-    is_admin = incoming.role == "admin" or bot.is_admin(incoming.user_id)
-    return [Reply(text=HELP + (ADMIN_HELP if is_admin else ""))]
+def show_help(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
+    return [Reply(text=HELP + ADMIN_HELP if caller.is_admin else HELP)]
 
 
-def show_gaps(incoming: Incoming, *, session: Session, bot: LearnBot) -> list[Reply]:
-    """The latest unanswered or missed questions, so L&D knows what to write next."""
-    if not (incoming.role == "admin" or bot.is_admin(incoming.user_id)):
-        return [Reply(text=ADMINS_ONLY)]
+def show_gaps(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
+    """The latest unanswered or missed questions, so L&D knows what to write next (admins only)."""
     gaps = content_gaps(session=session, limit=10)
     if not gaps:
         return [Reply(text="No content gaps yet: every recent question had a lesson.")]

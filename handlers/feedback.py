@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Reply
-from handlers.cards import (
-    ask_experts_button,
-    card_for,
-    feedback_buttons,
-    follow_up_buttons,
-    parse_answer_value,
-)
+from content_index.cards import card_for
+from handlers.cards import ask_experts_button, feedback_buttons, follow_up_buttons, parse_answer_value
 from storage.content import get_content
 from storage.questions import answers_shown, record_feedback
-from storage.users import ensure_user
 
 THANKS_HELPFUL = "Glad it helped! Thanks for telling me: it helps the next person who asks."
 THANKS_MISS = "Thanks, noted. Here's the next-best lesson I have:"
@@ -23,16 +18,19 @@ NO_MORE = "Thanks, noted. That was the best I had, so I've flagged this question
 BAD_ACTION = "Sorry, I couldn't tell which answer that button belongs to. Please ask your question again."
 
 
-def on_feedback(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
+def on_feedback(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Record the verdict for this answer; a second click replaces the first."""
     parsed = parse_answer_value(action.value)
     if parsed is None or get_content(session=session, content_id=parsed[1]) is None:
         return [Reply(text=BAD_ACTION)]
     question_id, content_id = parsed
-    user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
     verdict = "helpful" if action.name == "helpful" else "not_helpful"
     feedback = record_feedback(
-        session=session, user_id=user.id, content_id=content_id, verdict=verdict, question_id=question_id
+        session=session,
+        user_id=caller.person_id,
+        content_id=content_id,
+        verdict=verdict,
+        question_id=question_id,
     )
     bot.note_feedback(feedback, session=session)  # ranks the next similar question at once
     if verdict == "helpful":

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
-from bot.events import HomeView, PathwayProgress, RecentAnswer, Role
+from bot.events import HomeView, PathwayProgress, RecentAnswer
 from storage.content import get_content
 from storage.enrolments import completed_steps, count_active_enrolments, enrolments_for
 from storage.pathways import pathway_steps
 from storage.questions import content_gaps
 from storage.reports import headline_numbers, recent_answers
-from storage.users import ensure_user
 
 RECENT = 5
 TO_RATE = 5
@@ -21,14 +21,11 @@ def _percent(part: int | float, whole: int | float) -> str:
     return f"{round(100 * part / whole)}%" if whole else "–"
 
 
-def home_view(
-    user_id: str, *, platform: str, role: Role, session: Session, bot: LearnBot, is_admin: bool = False
-) -> HomeView:
-    """Everything the Home tab shows for this person, as neutral data the adapter renders."""
-    user = ensure_user(session=session, platform=platform, platform_user_id=user_id, role=role)
-    assert user.id is not None
+def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
+    """Everything the person's home shows, on whichever platform they open it, as neutral data."""
+    person_id = caller.person_id
     pathways = []
-    for enrolment, pathway in enrolments_for(session=session, user_id=user.id):
+    for enrolment, pathway in enrolments_for(session=session, user_id=person_id):
         assert enrolment.id is not None
         steps = pathway_steps(session=session, pathway_id=pathway.id)
         done = completed_steps(session=session, enrolment_id=enrolment.id)
@@ -45,13 +42,13 @@ def home_view(
                 item.title if item else None,
             )
         )
-    answers = recent_answers(session=session, user_id=user.id, limit=RECENT + TO_RATE)
+    answers = recent_answers(session=session, user_id=person_id, limit=RECENT + TO_RATE)
     as_recent = [
         RecentAnswer(a.question.id or 0, a.question.text, a.item.id, a.item.title, a.item.url, a.verdict)
         for a in answers
     ]
     to_rate = tuple(r for r, a in zip(as_recent, answers, strict=True) if not a.rated)[:TO_RATE]
-    admin = is_admin or role == "admin" or bot.is_admin(user_id)
+    admin = caller.is_admin
     headline: tuple[tuple[str, str], ...] = ()
     gaps: tuple[str, ...] = ()
     if admin:
@@ -64,7 +61,7 @@ def home_view(
         )
         gaps = tuple(q.text for q in content_gaps(session=session, limit=5))
     return HomeView(
-        user_id=user_id,
+        user_id=caller.who.user_id,
         pathways=tuple(pathways),
         recent=tuple(as_recent[:RECENT]),
         to_rate=to_rate,

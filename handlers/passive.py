@@ -9,11 +9,11 @@ from dataclasses import replace
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
 from content_index.search import Filters, search
 from handlers.answer import answer_card
-from storage.users import ensure_user
 
 SUGGESTION = "This lesson might help with that (only a suggestion; ignore me if not):"
 QUESTION_WORDS = frozenset(
@@ -70,14 +70,16 @@ class PassiveLimiter:
             return True
 
 
-def suggest(incoming: Incoming, *, session: Session, bot: LearnBot, limiter: PassiveLimiter) -> list[Reply]:
+def suggest(
+    incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller, limiter: PassiveLimiter
+) -> list[Reply]:
     """One suggestion, or nothing: wrong channel, not a question, not sure enough, or suggested lately."""
-    policy = bot.config.slack.passive_help
+    policy = bot.config.passive_help
     text = incoming.text.strip()
     if incoming.channel_id not in policy.channels or not looks_like_question(text):
         return []
     hits = search(
-        bot.index, text, filters=Filters(audience=incoming.audience), k=1 + bot.config.search.alternatives
+        bot.index, text, filters=Filters(audience=caller.audience), k=1 + bot.config.search.alternatives
     )
     if not hits or hits[0].confidence < max(policy.min_confidence, bot.threshold):
         return []
@@ -86,8 +88,5 @@ def suggest(incoming: Incoming, *, session: Session, bot: LearnBot, limiter: Pas
         incoming.channel_id, incoming.user_id, channel_minutes=per_channel, user_minutes=per_user
     ):
         return []
-    user = ensure_user(
-        session=session, platform=incoming.platform, platform_user_id=incoming.user_id, role=incoming.role
-    )
-    reply = answer_card(incoming, text, hits, user_id=user.id, session=session, bot=bot)
+    reply = answer_card(incoming, text, hits, user_id=caller.person_id, session=session, bot=bot)
     return [replace(reply, text=SUGGESTION, ephemeral=policy.reply_as == "ephemeral")]

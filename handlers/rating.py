@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Button, Reply
+from bot.markup import Text, bold
 from storage.content import get_content
 from storage.questions import record_feedback
-from storage.users import ensure_user
 
 SCALE = range(1, 6)
 BAD_RATING = "Sorry, I couldn't tell which lesson that rating is for. Please ask your question again."
@@ -28,30 +29,29 @@ def _scale(name: str, prefix: str) -> tuple[Button, ...]:
     return tuple(Button(str(n), name, f"{prefix}|{n}") for n in SCALE)
 
 
-def on_rate(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
+def on_rate(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Step 1 asks relevance, step 2 clarity, step 3 stores both and thanks the learner."""
     parsed = _parse(action.value)
     item = get_content(session=session, content_id=parsed[1]) if parsed else None
     if parsed is None or item is None:
         return [Reply(text=BAD_RATING)]
     question_id, content_id, scores = parsed
-    title = item.title.replace("*", "")
+    title = bold(item.title)
     if len(scores) == 0:
-        text = f"How relevant was *{title}* to what you needed? (1 = not at all, 5 = spot on)"
+        text = Text("How relevant was ", title, " to what you needed? (1 = not at all, 5 = spot on)")
         return [Reply(text=text, buttons=_scale("rate", action.value), replace_message=True)]
     if len(scores) == 1:
         text = "And how clear was it? (1 = confusing, 5 = crystal clear)"
         return [Reply(text=text, buttons=_scale("rate", action.value), replace_message=True)]
-    user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
     relevance, clarity = scores
     record_feedback(
         session=session,
-        user_id=user.id,
+        user_id=caller.person_id,
         content_id=content_id,
         verdict="rating",
         question_id=question_id,
         relevance=relevance,
         clarity=clarity,
     )
-    text = f"Thanks for rating *{title}*: relevance {relevance}/5, clarity {clarity}/5."
+    text = Text("Thanks for rating ", title, f": relevance {relevance}/5, clarity {clarity}/5.")
     return [Reply(text=text, replace_message=True)]

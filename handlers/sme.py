@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, ConversationRef, Reply
-from storage.models import Question, User
+from bot.markup import Text, code
+from storage.models import Question
 
-NO_CHANNEL = (
-    "There's no experts channel set up yet, so I can't pass this on. "
-    "Ask an L&D admin to set `channels.sme` in app.yaml."
+NO_CHANNEL = Text(
+    "There's no experts channel set up yet, so I can't pass this on. Ask an L&D admin to set ",
+    code("channels.sme"),
+    " in app.yaml.",
 )
 NOT_YOURS = "Only the person who asked can send this question to the experts."
 UNKNOWN = "Sorry, I couldn't find that question any more. Please ask it again."
@@ -18,7 +21,7 @@ FOR_EXPERTS = "A question for the experts: I had no good lesson for it."
 SENT = "I've asked the experts in #{channel}. They'll reply to you; I've also logged it for the L&D team."
 
 
-def ask_experts(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
+def ask_experts(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Post the asker's question in the SME channel with a link to where it was asked, and tell the asker."""
     channel = bot.config.channels.sme
     if not channel:
@@ -26,8 +29,7 @@ def ask_experts(action: Action, *, session: Session, bot: LearnBot) -> list[Repl
     question = session.get(Question, int(action.value)) if action.value.isdigit() else None
     if question is None:
         return [Reply(text=UNKNOWN)]
-    asker = session.get(User, question.user_id) if question.user_id is not None else None
-    if asker is not None and asker.platform_user_id != action.user_id:
+    if question.user_id is not None and question.user_id != caller.person_id:
         return [Reply(text=NOT_YOURS, ephemeral=True)]
     where = ConversationRef(question.platform, action.user_id, question.channel_id, question.thread_id)
     post = Reply(

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import AppConfig
 from bot.events import Button, Reply
-from content_index.sources.base import slugify
+from bot.ids import slugify
 from nudges.clock import as_utc
 from nudges.outbox import reply_payload
 from storage.models import Campaign, CampaignEvent, OutboxMessage, Pathway

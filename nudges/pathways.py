@@ -13,29 +13,100 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import logging
+from collections.abc import Iterable
+
 from sqlmodel import Session, col, delete, select
 
 from bot.config import AppConfig
-from content_index.sources.base import slugify
+from bot.ids import slugify
+from storage.db import insert_ignore
 from storage.enrolments import enrol, progress_for
-from storage.models import ContentItem, Enrolment, Pathway, PathwayStep, StepProgress, User
-from storage.outbox import insert_ignore
+from storage.models import (
+    ContentItem,
+    Enrolment,
+    Identity,
+    Pathway,
+    PathwayStep,
+    Person,
+    Pillar,
+    StepProgress,
+)
 from storage.pathways import pathway_steps
+
+log = logging.getLogger(__name__)
+
+
+def sync_from_config(*, session: Session, config: AppConfig) -> None:
+    """Make stored pillars and pathways match app.yaml; pathways no longer configured become inactive.
+
+    Steps an L&D admin edited in chat (`edited_at` set) are kept until `pathway ID reset`.
+    """
+    for pillar in config.pillars:
+        row = session.get(Pillar, pillar.id) or Pillar(id=pillar.id, name=pillar.name)
+        row.name, row.imperative = pillar.name, pillar.imperative
+        session.add(row)
+    session.flush()
+    configured = {p.id for p in config.pathways}
+    for pathway in config.pathways:
+        row = session.get(Pathway, pathway.id) or Pathway(
+            id=pathway.id, title=pathway.title, pillar_id=pathway.pillar
+        )
+        row.title, row.pillar_id, row.imperative = pathway.title, pathway.pillar, pathway.imperative
+        row.audience = pathway.audience.model_dump()
+        row.cadence_days, row.due, row.active = pathway.cadence_days, pathway.due, True
+        session.add(row)
+        session.flush()
+        if row.edited_at is not None:
+            if pathway_steps(session=session, pathway_id=row.id) != [slugify(s) for s in pathway.steps]:
+                log.warning(
+                    "pathway %s keeps the steps edited in chat by %s; app.yaml's differ",
+                    row.id,
+                    row.edited_by,
+                )
+            continue
+        session.exec(delete(PathwayStep).where(PathwayStep.pathway_id == pathway.id))  # type: ignore[call-overload]
+        for position, step in enumerate(pathway.steps):
+            session.add(PathwayStep(pathway_id=pathway.id, position=position, content_id=slugify(step)))
+    for row in session.exec(select(Pathway)):
+        if row.id not in configured and row.active:
+            row.active = False
+            session.add(row)
 
 
 class PathwayEditError(ValueError):
     """An admin's edit that cannot be applied; the message says why, in words for the chat."""
 
 
-def audience_matches(audience: dict[str, list[str]], user: User) -> bool:
-    """True when the pathway's audience rule names this user's role, team, id or email."""
+def audience_matches(audience: dict[str, list[str]], person: Person, user_ids: Iterable[str] = ()) -> bool:
+    """True when the pathway's audience rule names this person's role, team, email or a platform id of theirs."""
     roles, teams, users = audience.get("roles", []), audience.get("teams", []), audience.get("users", [])
+    named = {u.lower() for u in users}
     return (
-        (user.role is not None and user.role in roles)
-        or (user.team is not None and user.team in teams)
-        or user.platform_user_id in users
-        or (user.email is not None and user.email in users)
+        (person.role is not None and person.role in roles)
+        or (person.team is not None and person.team in teams)
+        or any(uid.lower() in named for uid in user_ids)
+        or (person.email is not None and person.email.lower() in named)
     )
+
+
+def fits(pathway: Pathway, person: Person, user_ids: Iterable[str] = ()) -> bool:
+    """A pathway is for everyone when its audience is empty, else for the people its rule names."""
+    audience = pathway.audience or {}
+    if not any(audience.values()):
+        return True
+    return audience_matches(audience, person, user_ids)
+
+
+def platform_ids(session: Session, person_ids: Iterable[int] | None = None) -> dict[int, set[str]]:
+    """Each person's platform user ids, for audience rules that list users."""
+    query = select(Identity.person_id, Identity.platform_user_id)
+    if person_ids is not None:
+        query = query.where(col(Identity.person_id).in_(list(person_ids)))
+    out: dict[int, set[str]] = {}
+    for person_id, user_id in session.exec(query):
+        out.setdefault(person_id, set()).add(user_id)
+    return out
 
 
 def enrol_by_audience(*, session: Session, now: dt.datetime) -> int:
@@ -51,11 +122,12 @@ def enrol_by_audience(*, session: Session, now: dt.datetime) -> int:
     ]
     if not ruled:
         return 0
-    users = list(session.exec(select(User)))
+    people = list(session.exec(select(Person).where(col(Person.active).is_(True))))
+    ids = platform_ids(session)
     existing = {(u, p) for u, p in session.exec(select(Enrolment.user_id, Enrolment.pathway_id))}
     rows = [
         {
-            "user_id": user.id,
+            "user_id": person.id,
             "pathway_id": pathway.id,
             "joined_by": "audience",
             "status": "active",
@@ -63,8 +135,9 @@ def enrol_by_audience(*, session: Session, now: dt.datetime) -> int:
             "nudges_for_step": 0,
         }
         for pathway in ruled
-        for user in users
-        if (user.id, pathway.id) not in existing and audience_matches(pathway.audience, user)
+        for person in people
+        if (person.id, pathway.id) not in existing
+        and audience_matches(pathway.audience, person, ids.get(person.id or 0, ()))
     ]
     return insert_ignore(session, Enrolment, rows, ["user_id", "pathway_id"])
 
@@ -76,11 +149,7 @@ def join(
     pathway = session.get(Pathway, pathway_id)
     if pathway is None or not pathway.active:
         raise PathwayEditError(f"there is no running pathway called {pathway_id!r}")
-    enrolment, created = enrol(session=session, user_id=user_id, pathway_id=pathway_id, joined_by=joined_by)
-    if created:
-        enrolment.enrolled_at, enrolment.next_nudge_at = now, None
-        session.add(enrolment)
-    return enrolment, created
+    return enrol(session=session, user_id=user_id, pathway_id=pathway_id, joined_by=joined_by, now=now)
 
 
 @dataclass(frozen=True)

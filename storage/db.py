@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,7 +11,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from typing import Any
+
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -99,3 +102,17 @@ def require_current(engine: Engine) -> None:
             f"the database schema is at {current or 'nothing'}, expected {head_revision()}: "
             "run `learnbot db upgrade` first"
         )
+
+
+def insert_ignore(session: Session, model: type, rows: Sequence[dict[str, Any]], conflict: list[str]) -> int:
+    """Insert rows, skipping any whose `conflict` columns already exist; returns how many were new."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    table = model.__table__  # type: ignore[attr-defined]
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(key)
+    if len(rows) == 1:
+        return len(connection.execute(statement, dict(rows[0])).all())
+    return len(connection.execute(statement, list(rows)).all())

@@ -1,15 +1,17 @@
-"""Learners on hero pathways: join, mark a step started, and read progress for the Home tab."""
+"""Learners on hero pathways: enrolments and progress rows (the rules for them live in `nudges.pathways`)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Enrolment, Pathway, PathwayStep, StepProgress, User, utcnow
+from storage.models import Enrolment, Pathway, PathwayStep, StepProgress
 
 
 def enrol(
-    *, session: Session, user_id: int, pathway_id: str, joined_by: str = "self"
+    *, session: Session, user_id: int, pathway_id: str, joined_by: str, now: dt.datetime
 ) -> tuple[Enrolment, bool]:
     """The learner's enrolment on this pathway and whether it is new; re-activates a dropped one."""
     existing = session.exec(
@@ -18,10 +20,10 @@ def enrol(
     if existing is not None:
         created = existing.status != "active"
         if created:
-            existing.status = "active"
+            existing.status, existing.enrolled_at, existing.next_nudge_at = "active", now, None
             session.add(existing)
         return existing, created
-    enrolment = Enrolment(user_id=user_id, pathway_id=pathway_id, joined_by=joined_by)
+    enrolment = Enrolment(user_id=user_id, pathway_id=pathway_id, joined_by=joined_by, enrolled_at=now)
     try:
         with session.begin_nested():
             session.add(enrolment)
@@ -31,18 +33,6 @@ def enrol(
         ).one()
         return found, False
     return enrolment, True
-
-
-def mark_started(*, session: Session, enrolment_id: int, content_id: str) -> StepProgress:
-    """Note that the learner opened this step (kept if already started)."""
-    progress = session.exec(
-        select(StepProgress).where(
-            StepProgress.enrolment_id == enrolment_id, StepProgress.content_id == content_id
-        )
-    ).first() or StepProgress(enrolment_id=enrolment_id, content_id=content_id)
-    progress.started_at = progress.started_at or utcnow()
-    session.add(progress)
-    return progress
 
 
 def pathways_with_step(*, session: Session, content_id: str) -> list[Pathway]:
@@ -58,15 +48,6 @@ def pathways_with_step(*, session: Session, content_id: str) -> list[Pathway]:
 
 def active_pathways(*, session: Session) -> list[Pathway]:
     return list(session.exec(select(Pathway).where(col(Pathway.active).is_(True)).order_by(col(Pathway.id))))
-
-
-def fits(pathway: Pathway, user: User) -> bool:
-    """A pathway is for everyone when its audience is empty, else for the listed roles, teams or users."""
-    audience = pathway.audience or {}
-    roles, teams, users = audience.get("roles", []), audience.get("teams", []), audience.get("users", [])
-    if not (roles or teams or users):
-        return True
-    return user.role in roles or user.team in teams or user.platform_user_id in users
 
 
 def enrolments_for(*, session: Session, user_id: int) -> list[tuple[Enrolment, Pathway]]:
@@ -93,12 +74,6 @@ def count_active_enrolments(*, session: Session) -> int:
     return len(list(session.exec(select(Enrolment.id).where(Enrolment.status == "active"))))
 
 
-def get_enrolment(*, session: Session, user_id: int, pathway_id: str) -> Enrolment | None:
-    return session.exec(
-        select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.pathway_id == pathway_id)
-    ).first()
-
-
 def progress_for(
     *, session: Session, enrolment_id: int, content_id: str, create: bool = True
 ) -> StepProgress | None:
@@ -112,8 +87,3 @@ def progress_for(
         found = StepProgress(enrolment_id=enrolment_id, content_id=content_id)
         session.add(found)
     return found
-
-
-def enrolled_user_ids(*, session: Session, pathway_id: str) -> set[int]:
-    """Everyone with an enrolment on this pathway, in any status (a learner who left is not re-added)."""
-    return set(session.exec(select(Enrolment.user_id).where(Enrolment.pathway_id == pathway_id)))

@@ -22,21 +22,39 @@ def _when(**kwargs: Any) -> Any:
     return Field(sa_type=DateTime(timezone=True), **kwargs)
 
 
-class User(SQLModel, table=True):
-    """A person on one chat platform, with the time zone nudges use and their manager."""
+class Person(SQLModel, table=True):
+    """A person learnbot knows, on one or more platforms; everything a learner owns points here.
 
-    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+    Other tables name a person in a `user_id` column. `manager_id` is the org chart (filled
+    from a roster or Microsoft Graph); `role` and `team` are stored attributes audience rules
+    match; `active` is False for someone who left (kept with their history).
+    """
 
     id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(max_length=20)
-    platform_user_id: str = Field(max_length=100, index=True)
     display_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320, index=True)
     timezone: str | None = Field(default=None, max_length=64)
     role: str | None = Field(default=None, max_length=40)
     team: str | None = Field(default=None, max_length=100)
-    manager_id: int | None = Field(default=None, foreign_key="user.id")
+    manager_id: int | None = Field(default=None, foreign_key="person.id")
+    preferred_platform: str | None = Field(default=None, max_length=20)
+    active: bool = True
     created_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """One platform account of a person: a Slack user in a workspace, a Teams user in a tenant, console."""
+
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=100)
+    workspace: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=320)
+    created_at: dt.datetime = _when(default_factory=utcnow)
+    last_seen_at: dt.datetime | None = _when(default=None)
 
 
 class ContentItem(SQLModel, table=True):
@@ -101,7 +119,7 @@ class Enrolment(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "pathway_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
+    user_id: int = Field(foreign_key="person.id", index=True)
     pathway_id: str = Field(foreign_key="pathway.id", max_length=100)
     joined_by: str = Field(default="self", max_length=20)
     status: str = Field(default="active", max_length=20)
@@ -135,7 +153,7 @@ class Question(SQLModel, table=True):
     """A question someone asked, whether it was answered, and if not, a content gap."""
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     platform: str = Field(max_length=20)
     channel_id: str = Field(default="", max_length=100)
     thread_id: str | None = Field(default=None, max_length=100)
@@ -160,7 +178,7 @@ class Feedback(SQLModel, table=True):
     """A learner's verdict on a lesson: helpful / not helpful, or 1-5 ratings."""
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     content_id: str = Field(foreign_key="contentitem.id", max_length=200, index=True)
     question_id: int | None = Field(default=None, foreign_key="question.id")
     verdict: str = Field(max_length=20)
@@ -171,14 +189,15 @@ class Feedback(SQLModel, table=True):
 
 
 class ConversationReference(SQLModel, table=True):
-    """How to reach a user later on their platform, stored at first contact."""
+    """How to reach a person later on one platform, refreshed at every contact; opaque beyond its ids."""
 
     __table_args__ = (UniqueConstraint("user_id", "platform"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="user.id")
+    user_id: int = Field(foreign_key="person.id")
     platform: str = Field(max_length=20)
-    channel_id: str = Field(max_length=100)
+    platform_user_id: str | None = Field(default=None, max_length=100)
+    channel_id: str | None = Field(default=None, max_length=100)
     service_url: str | None = Field(default=None, max_length=500)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: dt.datetime = _when(default_factory=utcnow)
@@ -192,7 +211,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=300, unique=True)
     platform: str = Field(max_length=20)
-    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     channel_id: str | None = Field(default=None, max_length=100)
     kind: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -235,7 +254,7 @@ class SlackOAuthState(SQLModel, table=True):
 class NudgePreference(SQLModel, table=True):
     """A learner's say over nudges: stopped altogether, or paused until a time."""
 
-    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    user_id: int = Field(foreign_key="person.id", primary_key=True)
     opted_out: bool = False
     snoozed_until: dt.datetime | None = _when(default=None)
     updated_at: dt.datetime = _when(default_factory=utcnow)
@@ -265,6 +284,6 @@ class CampaignEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: str = Field(foreign_key="campaign.id", max_length=100, index=True)
     kind: str = Field(max_length=20)
-    user_id: int | None = Field(default=None, foreign_key="user.id")
+    user_id: int | None = Field(default=None, foreign_key="person.id")
     channel_id: str | None = Field(default=None, max_length=100)
     at: dt.datetime = _when(default_factory=utcnow)

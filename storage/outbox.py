@@ -13,27 +13,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage.db import insert_ignore
 from storage.models import OutboxMessage
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
-STATUSES = (PENDING, SENDING, SENT, FAILED, CANCELLED)
-
-
-def insert_ignore(session: Session, model: type, rows: Sequence[dict[str, Any]], conflict: list[str]) -> int:
-    """Insert rows, skipping any whose `conflict` columns already exist; returns how many were new."""
-    if not rows:
-        return 0
-    connection = session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    table = model.__table__  # type: ignore[attr-defined]
-    key = next(iter(table.primary_key.columns))
-    statement = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(key)
-    if len(rows) == 1:
-        return len(connection.execute(statement, dict(rows[0])).all())
-    return len(connection.execute(statement, list(rows)).all())
 
 
 def enqueue(

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.ids import slugify
+
 KNOWN_FIELDS = (
     "id",
     "title",
@@ -92,14 +94,6 @@ class ScanResult:
         self.items.extend(other.items)
         self.problems.extend(other.problems)
         self.failed_sources |= other.failed_sources
-
-
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-
-
-def slugify(text: str) -> str:
-    """A stable, readable id from a file name or title: 'Give Feedback!' -> 'give-feedback'."""
-    return _SLUG_RE.sub("-", text.lower()).strip("-")
 
 
 def _as_list(value: Any, name: str, separator: str = ",") -> list[str]:
