@@ -24,16 +24,10 @@ from nudges.clock import Clock, SystemClock
 from storage.content import active_content
 from storage.db import make_engine, require_current, session_scope, upgrade
 from storage.models import Feedback, Question
-from storage.pathways import sync_from_config
+from nudges.campaigns import sync_from_config as sync_campaigns
+from nudges.pathways import sync_from_config
 
 log = logging.getLogger(__name__)
-
-
-def sync_campaigns(*, session: Session, config: AppConfig) -> None:
-    """Mirror app.yaml's campaigns into storage (imported late: nudges builds on this module)."""
-    from nudges.campaigns import sync_from_config as sync
-
-    sync(session=session, config=config)
 
 
 @dataclass
@@ -57,9 +51,6 @@ class LearnBot:
     def threshold(self) -> float:
         configured = self.config.search.answer_threshold
         return DEFAULT_THRESHOLD if configured is None else configured
-
-    def is_admin(self, user_id: str) -> bool:
-        return user_id in self.config.admins
 
     def refresh_if_due(self, *, session: Session, force: bool = False) -> None:
         """Apply content changed in storage (and feedback from other replicas) to the live index."""

@@ -67,15 +67,20 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question as learnbot would, then list the top results with their scores."""
-    from bot.adapters.console import PERSONAS, render_card
+    from bot.access import identify_caller
+    from bot.adapters.console import PERSONAS, PLATFORM, render_card
     from bot.app import open_bot
+    from bot.events import Who
+    from content_index.cards import card_for
     from content_index.search import Filters, search
-    from handlers.cards import card_for
     from storage.content import get_content
 
     bot = open_bot(_settings(args))
     persona = PERSONAS[args.persona]
-    hits = search(bot.index, args.question, filters=Filters(audience=persona.audience), k=args.k)
+    who = Who(PLATFORM, persona.user_id, name=persona.name, email=persona.email)
+    with bot.session() as session:
+        audience = identify_caller(session=session, config=bot.config, who=who, now=bot.clock.now()).audience
+    hits = search(bot.index, args.question, filters=Filters(audience=audience), k=args.k)
     with bot.session() as session:
         if hits and hits[0].confidence >= bot.threshold:
             item = get_content(session=session, content_id=hits[0].id)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import AppConfig
 from bot.events import Button, Reply
-from handlers.cards import card_for
+from content_index.cards import card_for
 from nudges.clock import as_utc
 from nudges.hours import Window, next_slot, window_for, window_payload, zone_named
 from nudges.outbox import reply_payload

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
 from sqlmodel import Session, select
 
-from content_index.sources.base import SourceItem
 from storage.models import ContentItem, utcnow
 
 Change = Literal["added", "updated", "unchanged"]
+
+
+class ItemFields(Protocol):
+    """What a source yields for one item (content_index's `SourceItem` fits)."""
+
+    id: str
+    source: str
+    kind: str
+    title: str
+    summary: str
+    body: str
+    skills: Sequence[str]
+    pillar: str | None
+    impact: Sequence[str]
+    audience: Sequence[str]
+    duration_minutes: int | None
+    url: str | None
+    reviewed: dt.date | None
+    location: str
+
+    @property
+    def content_hash(self) -> str: ...
 
 
 def all_content(*, session: Session) -> dict[str, ContentItem]:
@@ -25,7 +48,7 @@ def get_content(*, session: Session, content_id: str) -> ContentItem | None:
     return session.get(ContentItem, content_id)
 
 
-def upsert_item(*, session: Session, item: SourceItem, existing: ContentItem | None) -> Change:
+def upsert_item(*, session: Session, item: ItemFields, existing: ContentItem | None) -> Change:
     """Store a source item; an unchanged hash on an active item is skipped."""
     if existing is not None and existing.content_hash == item.content_hash and existing.active:
         if existing.location != item.location:

@@ -11,9 +11,10 @@ import itertools
 import sys
 import textwrap
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Any, TextIO
 
-from bot.events import Action, AnswerCard, Button, HomeView, Incoming, Reply, Role
+from bot.events import Action, AnswerCard, Button, ConversationRef, HomeView, Incoming, Reply, Who
+from bot.markup import spans_of
 from bot.router import Router
 from nudges.clock import Clock, ManualClock, parse_when
 from nudges.outbox import Outbound
@@ -24,18 +25,22 @@ INDENT = " " * 10
 
 @dataclass(frozen=True)
 class Persona:
-    """Who you are in the console chat: a user id, a display name, a role and the audience you see."""
+    """Who you are in the console chat: a user id, a display name and an email.
 
+    What each may do comes from app.yaml and the org chart (`bot.access`), as on any platform:
+    the sample app.yaml lists console-admin as an admin and console-manager as a manager.
+    """
+
+    key: str
     user_id: str
     name: str
-    role: Role
-    audience: str | None
+    email: str
 
 
 PERSONAS = {
-    "learner": Persona("console-learner", "Sam (learner)", "learner", "everyone"),
-    "manager": Persona("console-manager", "Maria (manager)", "manager", "manager"),
-    "admin": Persona("console-admin", "Lee (L&D admin)", "admin", None),
+    "learner": Persona("learner", "console-learner", "Sam (learner)", "sam@acme.example"),
+    "manager": Persona("manager", "console-manager", "Maria (manager)", "maria@acme.example"),
+    "admin": Persona("admin", "console-admin", "Lee (L&D admin)", "lee@acme.example"),
 }
 
 CONSOLE_HELP = """\
@@ -81,15 +86,28 @@ def render_home(home: HomeView) -> list[str]:
     return lines
 
 
+def plain(text: str | None) -> str:
+    """Neutral rich text as terminal text: styles dropped, links as 'label (url)', mentions as @name."""
+    out = []
+    for span in spans_of(text):
+        if span.person:
+            out.append("@" + span.text.removeprefix("@"))
+        elif span.url and span.url != span.text:
+            out.append(f"{span.text} ({span.url})")
+        else:
+            out.append(span.text)
+    return "".join(out)
+
+
 def render_reply(reply: Reply, first_number: int = 1) -> list[str]:
     lines: list[str] = []
     if reply.to_channel:
         where = reply.link_to.thread_id or reply.link_to.channel_id if reply.link_to else "?"
         lines.append(f"(posted in #{reply.to_channel.lstrip('#')}, asked by {reply.asker}, from {where})")
     if reply.text:
-        lines += reply.text.splitlines()
+        lines += plain(reply.text).splitlines()
     if reply.quote:
-        lines += [f"> {line}" for line in reply.quote.splitlines()]
+        lines += [f"> {line}" for line in plain(reply.quote).splitlines()]
     if reply.card:
         lines += render_card(reply.card)
     if reply.buttons:
@@ -176,14 +194,23 @@ class ConsoleChat:
             platform=PLATFORM,
             user_id=self.persona.user_id,
             user_name=self.persona.name,
+            user_email=self.persona.email,
             text=text,
-            channel_id=self.channel or f"dm-{self.persona.user_id}",
+            channel_id=self.channel or self._dm(),
             is_direct=self.channel is None,
             thread_id=self.thread_id,
-            role=self.persona.role,
-            audience=self.persona.audience,
+            reach=self._reach(),
         )
         return self._show(self.router.on_message(incoming))
+
+    def _dm(self) -> str:
+        return f"dm-{self.persona.user_id}"
+
+    def _who(self) -> Who:
+        return Who(PLATFORM, self.persona.user_id, name=self.persona.name, email=self.persona.email)
+
+    def _reach(self) -> ConversationRef:
+        return ConversationRef(PLATFORM, self.persona.user_id, channel_id=self._dm())
 
     def _press(self, number: int) -> str:
         if not 1 <= number <= len(self.choices):
@@ -194,9 +221,12 @@ class ConsoleChat:
             user_id=self.persona.user_id,
             name=button.name,
             value=button.value,
-            channel_id=self.channel or f"dm-{self.persona.user_id}",
+            channel_id=self.channel or self._dm(),
             thread_id=self.thread_id,
-            role=self.persona.role,
+            is_direct=self.channel is None,
+            user_name=self.persona.name,
+            user_email=self.persona.email,
+            reach=self._reach(),
         )
         return self._show(self.router.on_action(action))
 
@@ -212,7 +242,7 @@ class ConsoleChat:
         if command == "/as":
             return f"(unknown persona {arg!r}: use one of {', '.join(PERSONAS)})"
         if command == "/home":
-            home = self.router.home(self.persona.user_id, platform=PLATFORM, role=self.persona.role)
+            home = self.router.home(self._who())
             return self._format(render_home(home))
         if command == "/dm":
             self.channel = None
@@ -235,13 +265,24 @@ class ConsoleChat:
         self.choices = buttons
         return self._format(lines)
 
+    def _person(self, session: Any) -> Any:
+        from storage.people import identify
+
+        return identify(
+            session=session,
+            platform=PLATFORM,
+            platform_user_id=self.persona.user_id,
+            email=self.persona.email,
+            display_name=self.persona.name,
+            now=self.clock.now(),
+        )
+
     def _zone(self) -> str:
         from nudges.hours import zone_named
-        from storage.users import ensure_user
 
         with self.router.bot.session() as session:
-            user = ensure_user(session=session, platform=PLATFORM, platform_user_id=self.persona.user_id)
-            return zone_named(user.timezone, self.router.bot.config.nudges.default_timezone).key
+            person = self._person(session)
+            return zone_named(person.timezone, self.router.bot.config.nudges.default_timezone).key
 
     def _local(self, when: dt.datetime) -> str:
         from zoneinfo import ZoneInfo
@@ -269,14 +310,13 @@ class ConsoleChat:
 
     def _set_zone(self, arg: str) -> str:
         from nudges.hours import zone_named
-        from storage.users import ensure_user
 
         if zone_named(arg, "UTC").key != arg:
             return f"(unknown time zone {arg!r}: use an IANA name like Europe/London)"
         with self.router.bot.session() as session:
-            user = ensure_user(session=session, platform=PLATFORM, platform_user_id=self.persona.user_id)
-            user.timezone = arg
-            session.add(user)
+            person = self._person(session)
+            person.timezone = arg
+            session.add(person)
         return f"({self.persona.name} now gets nudges in working hours in {arg})"
 
     def _deliveries(self) -> str:
@@ -311,4 +351,4 @@ class ConsoleChat:
 
     def _where(self) -> str:
         place = f"#{self.channel}" if self.channel else "dm"
-        return f"[{self.persona.role} · {place}]"
+        return f"[{self.persona.key} · {place}]"
