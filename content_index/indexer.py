@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -127,7 +126,3 @@ def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> Inde
             deactivate(session=session, item=row)
             summary.deactivated += 1
     return summary
-
-
-def source_roots(config: AppConfig) -> list[Path]:
-    return [config.resolve(source.path) for source in config.content_sources]
