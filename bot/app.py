@@ -15,17 +15,17 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.config import AppConfig, ConfigError, Settings, check_content_references, load_config
+from bot.config import AppConfig, ConfigError, Settings, check_content_references, load_config, missing_steps
 from content_index.feedback import FeedbackSignals
 from content_index.indexer import IndexSummary, apply_scan, scan_all
 from content_index.library import LibraryWatcher, SemanticUnavailable, build_index
 from content_index.search import DEFAULT_THRESHOLD, Searchable
+from nudges.campaigns import sync_from_config as sync_campaigns
 from nudges.clock import Clock, SystemClock
-from storage.content import active_content
+from nudges.pathways import sync_from_config
+from storage.content import active_content, all_content
 from storage.db import make_engine, require_current, session_scope, upgrade
 from storage.models import Feedback, Question
-from nudges.campaigns import sync_from_config as sync_campaigns
-from nudges.pathways import sync_from_config
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,12 @@ def prepare(settings: Settings, *, progress: bool = False) -> IndexSummary:
     engine = make_engine(settings.db_url)
     upgrade(engine)
     with session_scope(engine) as session:
-        stored_active = {item.id for item in active_content(session=session)}
-        # A step may name content from a file that is broken just now: it is still stored.
-        check_content_references(config, {i.id for i in scan.items} | stored_active, settings.config_path)
+        # A typo in a step stops here; a lesson indexed before (even one whose file is gone) does not.
+        ever = set(all_content(session=session))
+        check_content_references(config, {i.id for i in scan.items} | ever, settings.config_path)
         summary = apply_scan(session=session, config=config, scan=scan)
         session.flush()
+        summary.warnings += missing_steps(config, {item.id for item in active_content(session=session)})
         sync_from_config(session=session, config=config)
         sync_campaigns(session=session, config=config)
     engine.dispose()
@@ -97,9 +98,8 @@ def open_bot(settings: Settings) -> LearnBot:
     require_current(engine)
     names = pillar_names(config)
     with session_scope(engine) as session:
-        check_content_references(
-            config, {i.id for i in active_content(session=session)}, settings.config_path
-        )
+        for warning in missing_steps(config, {i.id for i in active_content(session=session)}):
+            log.warning("%s: %s", settings.config_path, warning)  # never a reason to stay down
         try:
             index = build_index(
                 session=session, pillar_names=names, settings=config.search, data_dir=settings.data_dir

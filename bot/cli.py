@@ -10,15 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, SettingsError, load_settings
 from storage.db import DatabaseError
 
 EXIT_USAGE = 2
 log = logging.getLogger("learnbot")
+
+
+class DataDirError(Exception):
+    """The data directory cannot hold learnbot's files; the message names the path and why."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -28,7 +33,24 @@ def _settings(args: argparse.Namespace) -> Settings:
         updates["config_path"] = Path(args.config)
     if args.data_dir:
         updates["data_dir"] = Path(args.data_dir)
-    return settings.model_copy(update=updates)
+    settings = settings.model_copy(update=updates)
+    if not settings.database_url:
+        _check_data_dir(settings.data_dir)
+    return settings
+
+
+def _check_data_dir(path: Path) -> None:
+    """The SQLite database and the log live here: it must be (or become) a writable folder."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".learnbot-write-check"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise DataDirError(
+            f"cannot use the data directory {str(path)!r} ({why}); choose another with --data-dir"
+        ) from None
 
 
 def _log_to_file(settings: Settings) -> None:
@@ -293,6 +315,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # e.g. `learnbot ask … | head -3`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (DataDirError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was changed; fix the file and run the command again", file=sys.stderr)
@@ -302,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a folder where a file was expected, no permission, …
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

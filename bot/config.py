@@ -228,7 +228,7 @@ class SearchSettings(_Strict):
 
 
 class PassiveHelp(_Strict):
-    """Quiet suggestions in channels an admin opted in (channel ids on any platform): confident, rate-limited."""
+    """Quiet suggestions in opted-in channels (ids on any platform): confident matches, rate-limited."""
 
     channels: list[str] = []
     reply_as: Literal["ephemeral", "thread"] = "ephemeral"
@@ -368,7 +368,7 @@ def load_config(path: str | Path) -> AppConfig:
 
 
 def check_content_references(config: AppConfig, known_ids: Iterable[str], path: str | Path) -> None:
-    """Every pathway step must name content that exists; raise `ConfigError` otherwise."""
+    """Every pathway step must name content learnbot has ever indexed; raise `ConfigError` otherwise."""
     known = set(known_ids)
     problems = []
     for p_index, pathway in enumerate(config.pathways):
@@ -377,6 +377,18 @@ def check_content_references(config: AppConfig, known_ids: Iterable[str], path: 
                 problems.append(f"pathways[{p_index}].steps[{s_index}]: unknown content id {step!r}")
     if problems:
         raise ConfigError(path, problems)
+
+
+def missing_steps(config: AppConfig, active_ids: Iterable[str]) -> list[str]:
+    """Pathway steps whose lesson has left the library (its file deleted): learners skip them meanwhile."""
+    active = set(active_ids)
+    return [
+        f"pathways[{p_index}].steps[{s_index}]: lesson {step!r} is no longer in the library; "
+        "learners skip this step until it is back or the pathway changes"
+        for p_index, pathway in enumerate(config.pathways)
+        for s_index, step in enumerate(pathway.steps)
+        if slugify(step) not in active
+    ]
 
 
 class Settings(BaseSettings):

@@ -15,13 +15,15 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config import AppConfig, ContentSource, CsvSource, LmsPackagesSource, MarkdownSource
-from content_index.sources.base import ScanResult, SourceProblem
+from content_index.sources.base import ScanResult, SourceItem, SourceProblem
 from content_index.sources.csv_catalogue import read_csv_catalogue
 from content_index.sources.lms_packages import read_lms_packages
 from content_index.sources.markdown import read_markdown_folder
 from storage.content import all_content, deactivate, upsert_item
 
 PROGRESS_MIN_FILES = 200
+# What storage holds per field (storage.models.ContentItem): longer values are refused per item.
+LIMITS = {"id": 200, "title": 500, "url": 2000, "pillar": 100, "source": 100, "kind": 20, "location": 1000}
 
 
 @dataclass
@@ -86,6 +88,10 @@ def scan_all(config: AppConfig, *, progress: bool = False) -> ScanResult:
         if scanned.problems and not scanned.items:
             result.failed_sources.add(source.name)
         for item in scanned.items:
+            unfit = item_problem(item)
+            if unfit:
+                result.problems.append(SourceProblem(item.location, unfit))
+                continue
             if item.id in first_seen:
                 result.problems.append(
                     SourceProblem(
@@ -96,6 +102,18 @@ def scan_all(config: AppConfig, *, progress: bool = False) -> ScanResult:
             first_seen[item.id] = item.location
             result.items.append(item)
     return result
+
+
+def item_problem(item: SourceItem) -> str | None:
+    """Why storage cannot hold this item as it is (a NUL character, a field too long), or None."""
+    for name, value in vars(item).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            return f"{name} contains a NUL character (\\x00); remove it and index again"
+        limit = LIMITS.get(name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            return f"{name} is {len(value)} characters long; the most learnbot stores is {limit}"
+    return None
 
 
 def _protected(location: str, problems: list[SourceProblem]) -> bool:

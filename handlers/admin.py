@@ -89,7 +89,10 @@ def _steps_text(session: Session, pathway_id: str) -> str:
     lines = []
     for number, content_id in enumerate(pathway_steps(session=session, pathway_id=pathway_id), start=1):
         item = get_content(session=session, content_id=content_id)
-        lines.append(f"{number}. {content_id}" + (f" — {item.title}" if item else ""))
+        if item is None or not item.active:
+            lines.append(f"{number}. {content_id} — missing from the library: learners skip this step")
+        else:
+            lines.append(f"{number}. {content_id} — {item.title}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from bot.app import LearnBot
 from bot.events import HomeView, PathwayProgress, RecentAnswer
 from storage.content import get_content
 from storage.enrolments import completed_steps, count_active_enrolments, enrolments_for
-from storage.pathways import pathway_steps
+from storage.pathways import active_steps
 from storage.questions import content_gaps
 from storage.reports import headline_numbers, recent_answers
 
@@ -27,7 +27,7 @@ def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
     pathways = []
     for enrolment, pathway in enrolments_for(session=session, user_id=person_id):
         assert enrolment.id is not None
-        steps = pathway_steps(session=session, pathway_id=pathway.id)
+        steps = active_steps(session=session, pathway_id=pathway.id)
         done = completed_steps(session=session, enrolment_id=enrolment.id)
         upcoming = next((step for step in steps if step not in done), None)
         item = get_content(session=session, content_id=upcoming) if upcoming else None

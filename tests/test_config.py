@@ -113,3 +113,36 @@ def test_secrets_come_from_the_environment_and_are_not_shown(tmp_path: Path) -> 
     env_file = tmp_path / ".env"
     env_file.write_text("LEARNBOT_DATA_DIR=/srv/learnbot\n")
     assert str(load_settings(env_file=env_file).data_dir) == "/srv/learnbot"
+
+
+def test_deleting_a_lesson_a_pathway_uses_warns_and_never_takes_the_bot_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file removed from the library: index warns, the bot still starts, admins see the gap."""
+    import shutil
+
+    from bot.app import open_bot
+    from bot.config import Settings
+    from bot.events import Incoming
+    from bot.router import Router
+    from tests.conftest import ROOT
+
+    content = shutil.copytree(ROOT / "samples" / "content", tmp_path / "content")
+    config = write_config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["content_sources"] = [{"name": "lessons", "type": "markdown", "path": str(content)}]
+    config.write_text(yaml.safe_dump(data))
+    data_dir = tmp_path / "data"
+    args = ["--config", str(config), "--data-dir", str(data_dir)]
+    assert main([*args, "index", "--no-progress"]) == 0
+
+    (content / "hard-conversations.md").unlink()
+    capsys.readouterr()
+    assert main([*args, "index", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "pathways[0].steps[2]: lesson 'hard-conversations' is no longer in the library" in err
+
+    bot = open_bot(Settings(data_dir=data_dir, config_path=config))  # serve, chat and tick start
+    admin = Incoming(platform="console", user_id="console-admin", text="pathway feedback-culture", channel_id="dm")
+    [reply] = Router(bot).on_message(admin)
+    assert "3. hard-conversations — missing from the library: learners skip this step" in (reply.quote or "")

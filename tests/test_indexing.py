@@ -131,3 +131,25 @@ def test_unknown_pillar_in_a_lesson_is_a_warning_not_a_loss(library: tuple[Setti
     assert summary.warnings == [
         "lessons/pivot-tables.md: pillar 'growth' is not in app.yaml (known: efficiency)"
     ]
+
+
+def test_a_nul_byte_or_an_overlong_url_skips_that_file_and_keeps_the_rest(
+    library: tuple[Settings, Path], db_url: str
+) -> None:
+    """PostgreSQL refuses NUL in text and long URLs: each such file is reported, the others stored."""
+    settings, folder = library
+    settings = settings.model_copy(update={"database_url": db_url})
+    lesson(folder, "pivot-tables", "Summarise data with a pivot table")
+    nul = lesson(folder, "nul", "A lesson pasted from a PDF")
+    nul.write_text(nul.read_text().replace("Steps go here.", "Steps\x00go here."))
+    long_url = lesson(folder, "long-url", "A lesson with a very long link")
+    long_url.write_text(long_url.read_text().replace("---\n#", f"url: https://e.example/{'a' * 2100}\n---\n#"))
+
+    summary = prepare(settings)
+
+    assert sorted(str(p) for p in summary.problems) == [
+        "lessons/long-url.md: url is 2118 characters long; the most learnbot stores is 2000",
+        "lessons/nul.md: body contains a NUL character (\\x00); remove it and index again",
+    ]
+    assert summary.added == 1
+    assert set(stored(settings)) == {"pivot-tables"}
