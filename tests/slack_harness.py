@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.adapters.slack import SlackAdapter
-from bot.adapters.slack_server import serve_in_thread
+from bot.adapters.slack.server import serve_in_thread
 from bot.app import open_bot
 from bot.config import Settings
 from bot.router import Router

@@ -5,7 +5,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.adapters import slack_blocks as kit
+from bot.adapters.slack import blocks as kit
+from bot.adapters.slack import mrkdwn, views
 from bot.events import AnswerCard, Button, Catalogue, HomeView, PathwayProgress, RecentAnswer, Reply
 
 
@@ -15,11 +16,11 @@ def _valid(blocks: list[dict]) -> None:
 
 
 def test_escaping_neutralises_mentions_links_and_entities() -> None:
-    assert kit.escape("<!here> & <https://x|y>") == "&lt;!here&gt; &amp; &lt;https://x|y&gt;"
-    assert kit.clip(kit.escape("a" * 8 + "&b"), 10) == "aaaaaaaa…"  # never half an entity
-    assert kit.safe_url("javascript:alert(1)") is None
-    assert kit.safe_url("https://x.example/a?b=1&c=<2>|3") == "https://x.example/a?b=1&amp;c=%3C2%3E%7C3"
-    assert kit.mention("U0ABC") == "<@U0ABC>" and kit.mention("<!channel>") == "&lt;!channel&gt;"
+    assert mrkdwn.escape("<!here> & <https://x|y>") == "&lt;!here&gt; &amp; &lt;https://x|y&gt;"
+    assert mrkdwn.clip(mrkdwn.escape("a" * 8 + "&b"), 10) == "aaaaaaaa…"  # never half an entity
+    assert mrkdwn.safe_url("javascript:alert(1)") is None
+    assert mrkdwn.safe_url("https://x.example/a?b=1&c=<2>|3") == "https://x.example/a?b=1&amp;c=%3C2%3E%7C3"
+    assert mrkdwn.mention("U0ABC") == "<@U0ABC>" and mrkdwn.mention("<!channel>") == "&lt;!channel&gt;"
 
 
 def test_a_huge_card_is_cut_with_a_link_to_read_more() -> None:
@@ -58,11 +59,11 @@ def test_home_and_browse_views_stay_within_limits() -> None:
         headline=(("Questions (7 days)", "3"),),
         gaps=("<!channel> gap",) * 5,
     )
-    view = kit.home_view(home)
+    view = views.home_view(home)
     assert len(view["blocks"]) == 100
     View(**view).validate_json()
     cards = tuple(AnswerCard(f"c{n}", "A" * 300, "s" * 900, url="https://x.example") for n in range(10))
-    modal = kit.browse_modal(
+    modal = views.browse_modal(
         Catalogue(query="q" * 600, pillar="p1", pillars=(("p1", "Pillar"),), cards=cards)
     )
     View(**modal).validate_json()

@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import select
 
 from bot.adapters.slack import SlackAdapter
-from bot.adapters.slack_server import socket_mode_handler
+from bot.adapters.slack.server import socket_mode_handler
 from bot.app import open_bot, prepare
 from bot.config import Settings
 from bot.router import Router
@@ -187,7 +187,7 @@ def test_learnbot_serve_answers_a_mention_in_the_thread_and_the_click_round_trip
 def test_the_manifest_declares_everything_the_app_listens_to() -> None:
     import yaml
 
-    from bot.adapters import slack, slack_campaigns
+    from bot.adapters import slack
 
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
     features, settings = manifest["features"], manifest["settings"]
@@ -195,7 +195,7 @@ def test_the_manifest_declares_everything_the_app_listens_to() -> None:
     assert [c["command"] for c in features["slash_commands"]] == [slack.COMMAND]
     assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
         ("message", slack.SHORTCUT),
-        ("global", slack_campaigns.SHORTCUT),
+        ("global", slack.CAMPAIGN_SHORTCUT),
     ]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
     assert {"app_mention", "message.im", "app_home_opened", "message.channels"} <= set(

@@ -1,5 +1,9 @@
 """Outbox delivery to Slack: one `chat.postMessage` per row, errors sorted into retry or give up.
 
+Each row says where it goes as a `ConversationRef`: a channel post has `to.channel_id` and no
+user; a DM has `to.user_id` and the DM channel when learnbot knows it (else conversations.open,
+remembered). `send` returns the posted message's `ts`, Slack's id for it.
+
 The client has no 429 retry handler on purpose: the outbox dispatcher reschedules the row
 after Retry-After instead of holding a thread asleep. The row's idempotency key travels in the
 message metadata, so anyone reading the channel history can tell which outbox row it was.
@@ -13,7 +17,7 @@ import urllib.error
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters import slack_blocks as kit
+from bot.adapters.slack import blocks as kit
 from bot.config import Settings
 from nudges.outbox import DeliveryError, Outbound
 
@@ -58,21 +62,24 @@ class SlackSender:
         self._dms: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def send(self, message: Outbound) -> None:
+    def send(self, outbound: Outbound) -> str | None:
+        channel_id, user_id = _where(outbound)
         try:
-            channel = message.channel_id or self._dm(message.to_user)
-            self.client.chat_postMessage(
+            channel = channel_id or self._dm(user_id)
+            posted = self.client.chat_postMessage(
                 channel=channel,
-                blocks=kit.reply_blocks(message.reply),
-                text=kit.fallback_text(message.reply),
+                blocks=kit.reply_blocks(outbound.reply),
+                text=kit.fallback_text(outbound.reply),
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": outbound.key}},
             )
         except SlackApiError as exc:
             raise _classify(exc) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise DeliveryError(f"cannot reach Slack: {type(exc).__name__}: {exc}") from None
+        ts = posted.get("ts")
+        return str(ts) if ts else None
 
     def _dm(self, user: str | None) -> str:
         """The DM channel with a user (conversations.open, remembered), for users never seen in a DM."""
@@ -86,6 +93,14 @@ class SlackSender:
         with self._lock:
             self._dms[user] = channel
         return channel
+
+
+def _where(outbound: Outbound) -> tuple[str | None, str | None]:
+    """(channel, user) from the row's reference; rows written before references carried both fields."""
+    to = getattr(outbound, "to", None)
+    if to is not None:
+        return to.channel_id or None, to.user_id or None
+    return getattr(outbound, "channel_id", None), getattr(outbound, "to_user", None)
 
 
 def _classify(exc: SlackApiError) -> DeliveryError:

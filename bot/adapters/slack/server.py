@@ -1,7 +1,7 @@
 """Run the Slack app: a threaded HTTP server (events, commands, interactivity, OAuth) or Socket Mode.
 
 The HTTP side is a WSGI app, so the same object runs under gunicorn in production
-(`gunicorn 'bot.adapters.slack_server:wsgi_from_env()'`) or the stdlib server `learnbot serve` starts.
+(`gunicorn 'bot.adapters.slack.server:wsgi_from_env()'`) or the stdlib server `learnbot serve` starts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.adapters.slack import EVENTS_PATH, SlackAdapter
+from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack.manifest import EVENTS_PATH
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -1,0 +1,114 @@
+"""Slack: a Bolt app over the router, in HTTP mode (`learnbot serve`) or Socket Mode. It only translates.
+
+    manifest      paths, command, shortcuts, scopes (what manifest.yaml declares)
+    syntax        Slack text in: mentions, channels, entities → neutral text and fields
+    mrkdwn        neutral text out: spans → escaped, inert mrkdwn
+    blocks        replies, answer cards and buttons as Block Kit
+    views         the App Home tab and the /learn browse modal
+    forms         the 'Announce a pathway' modal and its submission as an `Announcement`
+    people        users.info, cached → who someone is (never their role)
+    delivery      post, update, ephemeral, response_url; failures explained to the person
+    surfaces      Home and browse over the router
+    listeners     events, /learn, the message shortcut → `Incoming`
+    interactions  buttons, modals, the campaign form → `Action`, `Announcement`
+    installations multi-workspace OAuth installs and states in our database
+    sender        outbox delivery (`send(outbound) -> ts`)
+    server        WSGI/HTTP and Socket Mode (imports this package; not re-exported here)
+
+Listeners ack at once and do the work after; duplicates are dropped by the router on the
+event id (stored, so a restart does not answer twice); 429s are retried after Retry-After a
+bounded number of times; a Slack error is logged and the person told.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+
+from bot.adapters.slack.delivery import Place, deliver, retry_handlers
+from bot.adapters.slack.installations import installation_store, state_store
+from bot.adapters.slack.interactions import Interactions
+from bot.adapters.slack.listeners import MessageListeners
+from bot.adapters.slack.manifest import (
+    CAMPAIGN_SHORTCUT,
+    COMMAND,
+    EVENTS_PATH,
+    INSTALL_PATH,
+    PLATFORM,
+    REDIRECT_PATH,
+    SCOPES,
+    SHORTCUT,
+)
+from bot.adapters.slack.people import People
+from bot.adapters.slack.sender import SlackSender, outbox_client
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.router import Router
+
+__all__ = [
+    "CAMPAIGN_SHORTCUT",
+    "COMMAND",
+    "EVENTS_PATH",
+    "INSTALL_PATH",
+    "PLATFORM",
+    "REDIRECT_PATH",
+    "SCOPES",
+    "SHORTCUT",
+    "Place",
+    "SlackAdapter",
+    "SlackSender",
+    "deliver",
+    "make_client",
+    "outbox_client",
+]
+
+# Measured (benchmarks/slack_http.py): more threads fight over the GIL and DB pool, and acks slow first.
+LISTENER_THREADS = 8
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The Web API client: our base URL (SLACK_API_URL), 429s retried after Retry-After, bounded."""
+    return WebClient(
+        token=None if settings.has_slack_oauth else settings.slack_bot_token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        retry_handlers=retry_handlers(),
+    )
+
+
+class SlackAdapter:
+    """One Bolt app whose listeners turn Slack payloads into router calls and replies into Block Kit."""
+
+    def __init__(self, router: Router, settings: Settings, *, client: WebClient | None = None) -> None:
+        self.router = router
+        self.settings = settings
+        self.client = client or make_client(settings)
+        self.people = People()
+        self.app = App(
+            signing_secret=settings.slack_signing_secret or "",
+            client=self.client,  # carries the bot token (none in multi-workspace mode)
+            oauth_settings=self._oauth_settings() if settings.has_slack_oauth else None,
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"
+            ),
+            logger=logging.getLogger("learnbot.bolt"),
+        )
+        MessageListeners(router, self.people).register(self.app)
+        Interactions(router, self.people).register(self.app)
+
+    def _oauth_settings(self) -> OAuthSettings:
+        engine, client_id = self.router.bot.engine, self.settings.slack_client_id or ""
+        return OAuthSettings(
+            client_id=client_id,
+            client_secret=self.settings.slack_client_secret,
+            scopes=SCOPES,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            installation_store=installation_store(engine, client_id),
+            state_store=state_store(engine),
+        )

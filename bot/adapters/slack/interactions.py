@@ -1,0 +1,143 @@
+"""Bolt listeners for clicks and forms: our buttons (messages and Home), the browse modal, the campaign form.
+
+Every listener acks first. A click becomes a neutral `Action` for the router, and its replies
+update the clicked message (or go to the DM, from Home). The 'Announce a pathway' form opens
+for admins only (the router says who is one) and its submission reaches the router as an
+`Announcement`; what is wrong in it is shown in the form.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.adapters.slack import delivery, forms, surfaces, views
+from bot.adapters.slack.blocks import ACTION_PREFIX, action_name
+from bot.adapters.slack.delivery import Place
+from bot.adapters.slack.manifest import CAMPAIGN_SHORTCUT, PLATFORM
+from bot.adapters.slack.people import People, reach
+from bot.events import Action
+
+if TYPE_CHECKING:
+    from bot.router import Router
+
+log = logging.getLogger(__name__)
+
+ADMINS_ONLY = "Only L&D admins can announce campaigns. Ask one of them, or type a question for me instead."
+
+
+class Interactions:
+    """Clicks, modals and forms, as router calls."""
+
+    def __init__(self, router: Router, people: People) -> None:
+        self.router = router
+        self.people = people
+
+    def register(self, app: App) -> None:
+        app.action(re.compile(f"^{ACTION_PREFIX}"))(self.on_button)
+        app.action(views.BROWSE_PILLAR_ACTION)(self.on_browse_pillar)
+        app.action(re.compile(f"^{views.OPEN_LINK_ACTION}"))(self.on_open_link)
+        app.view(views.BROWSE_CALLBACK)(self.on_browse_submit)
+        app.shortcut(CAMPAIGN_SHORTCUT)(self.on_campaign_shortcut)
+        app.view(forms.CALLBACK)(self.on_campaign_submit)
+
+    def on_button(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        """One of our buttons, on a message or the Home tab: the router decides, we render."""
+        ack()
+        clicked, user = body["actions"][0], body["user"]["id"]
+        container, message = body.get("container", {}), body.get("message") or {}
+        from_home = container.get("type") == "view"
+        channel = None if from_home else (body.get("channel") or {}).get("id") or container.get("channel_id")
+        place = Place(
+            user=user,
+            channel=channel,
+            thread_ts=message.get("thread_ts"),
+            message_ts=None if from_home else container.get("message_ts") or message.get("ts"),
+            blocks=message.get("blocks") or [],
+            response_url=body.get("response_url"),
+            ephemeral=bool(container.get("is_ephemeral")),
+            from_home=from_home,
+        )
+        in_dm = bool(channel and channel.startswith("D"))
+        who = self.people.who(client, user, context.team_id)
+        action = Action(
+            platform=PLATFORM,
+            user_id=user,
+            name=action_name(clicked["action_id"]),
+            value=clicked.get("value", ""),
+            channel_id=channel or "",
+            message_id=place.message_ts,
+            thread_id=place.thread_ts,
+            is_direct=from_home or in_dm,
+            user_name=who.name,
+            user_email=who.email,
+            user_timezone=who.timezone,
+            workspace=who.workspace,
+            reach=reach(who, channel if in_dm and not place.ephemeral else None),
+            raw=body,
+        )
+        label = (clicked.get("text") or {}).get("text", "")
+        delivery.run(client, place, lambda: self.router.on_action(action), clicked_label=label)
+        if from_home:
+            surfaces.publish_home(self.router, client, who)
+
+    def on_open_link(self, ack: Ack) -> None:
+        """Link buttons still send a click; Slack opens the URL itself."""
+        ack()
+
+    def on_browse_submit(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """Search from the modal: the results replace the modal's content in the same response."""
+        query, pillar = views.browse_state(view)
+        who = self.people.who(client, body["user"]["id"], context.team_id)
+        catalogue = self.router.browse(who, query=query, pillar=pillar)
+        ack(response_action="update", view=views.browse_modal(catalogue))
+
+    def on_browse_pillar(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """A pillar picked in the browse modal: the modal is updated in place with that pillar's lessons."""
+        ack()
+        view = body["view"]
+        chosen = (body["actions"][0].get("selected_option") or {}).get("value")
+        query, _ = views.browse_state(view)
+        who = self.people.who(client, body["user"]["id"], context.team_id)
+        surfaces.update_browse(self.router, client, view, who, query, None if chosen == "all" else chosen)
+
+    def on_campaign_shortcut(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """The global shortcut: the campaign form for admins; anyone else is told why not."""
+        ack()
+        user = body["user"]["id"]
+        who = self.people.who(client, user, context.team_id)
+        if not self.router.is_admin(who):
+            delivery.tell(client, Place(user=user, channel=None), ADMINS_ONLY)
+            return
+        config = self.router.bot.config
+        zone = who.timezone or config.nudges.default_timezone
+        pathways = [(p.id, p.title) for p in config.pathways]
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=forms.campaign_modal(pathways, zone))
+        except SlackApiError as exc:
+            log.warning("slack views.open for the campaign form failed: %s", exc.response.get("error"))
+
+    def on_campaign_submit(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        """A submitted form: errors back into the form; else it closes and the outcome goes to the DM."""
+        announcement, errors = forms.announcement(view)
+        if errors or announcement is None:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        user = body["user"]["id"]
+        who = self.people.who(client, user, context.team_id)
+        place = Place(user=user, channel=None, from_home=True)  # replies go to the DM
+        delivery.run(client, place, lambda: self.router.on_announce(who, announcement))
