@@ -115,16 +115,21 @@ def test_a_bad_or_stale_signature_gets_401_and_posts_nothing(slack: SlackApp, fa
 
 
 def test_what_people_type_arrives_escaped(slack: SlackApp, fake: FakeSlack) -> None:
-    typed = "<!channel> where is the <https://evil.example|payroll form> & the <@U0BOSS> rota?"
-    slack.dm(typed.replace("&", "&amp;"), event_id="Ev-inject")  # Slack sends & as &amp;
+    typed = "<!channel> where is the <https://evil.example|payroll form> & the *urgent* rota?"
+    # Slack sends what people typed with &, <, > as entities; a real @mention arrives as <@U…>.
+    sent = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + " ask <@U0BOSS|boss>"
+    slack.dm(sent, event_id="Ev-inject")
     [call] = fake.wait_for("chat.postMessage")
     shown = texts(call.params["blocks"])
     assert "I don't have a lesson for that yet" in shown
-    assert "> &lt;!channel&gt; where is the &lt;https://evil.example|payroll form&gt; &amp; the" in shown
-    for dangerous in ("<!channel>", "<https://evil", "<@U0BOSS>"):
+    assert (
+        "> &lt;!channel&gt; where is the &lt;https://evil.example|payroll form&gt; &amp; the ∗urgent∗ rota?"
+        " ask @boss" in shown
+    )
+    for dangerous in ("<!channel>", "<https://evil", "<@U0BOSS", "*urgent*"):
         assert dangerous not in json.dumps(call.params)
     [question] = rows(slack, Question)
-    assert question.text == typed  # stored as typed, escaped only on the way out
+    assert question.text == typed + " ask @boss"  # stored as typed (a mention as @name), escaped when shown
 
 
 def test_helpful_updates_the_message_and_stores_the_verdict(

@@ -86,7 +86,7 @@ def passive(
         "per_channel_minutes": 30,
         "per_user_minutes": 240,
     }
-    config = write_config(tmp_path, slack={"passive_help": policy})
+    config = write_config(tmp_path, passive_help=policy)
     settings = slack_settings(make_settings(config_path=config), fake)
     prepare(settings)
     app = SlackApp.start(settings, fake)

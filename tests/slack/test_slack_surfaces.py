@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app import prepare
 from bot.config import Settings
-from storage.models import Enrolment, Feedback, Question, User
+from storage.models import Enrolment, Feedback, Question
 from tests.conftest import write_config
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import SlackApp, buttons, posted_message, rows, slack_settings, texts
@@ -221,24 +221,3 @@ def test_slow_work_happens_after_the_ack(slack: SlackApp, fake: FakeSlack) -> No
     status, _, seconds = slack.click(message, "Helpful")
     assert status == 200 and seconds < 0.5
     assert fake.wait_for("chat.update", timeout=5)
-
-
-def test_an_admin_can_enrol_a_colleague_by_mentioning_them(
-    make_settings: Callable[..., Settings], fake: FakeSlack, tmp_path: Path
-) -> None:
-    config = write_config(tmp_path, admins=["U0ADMIN"])
-    settings = slack_settings(make_settings(config_path=config), fake)
-    prepare(settings)
-    app = SlackApp.start(settings, fake)
-    try:
-        app.mention(
-            "enrol <@U0SAM|sam> in feedback-culture", user="U0ADMIN", ts="1700000009.1", event_id="Ev-enrol"
-        )
-        [reply] = fake.wait_for("chat.postMessage")
-        assert reply.params["thread_ts"] == "1700000009.1"
-        [enrolment] = rows(app, Enrolment)
-        assert (enrolment.pathway_id, enrolment.joined_by) == ("feedback-culture", "admin")
-        [sam] = [u for u in rows(app, User) if u.id == enrolment.user_id]
-        assert sam.platform_user_id == "U0SAM"
-    finally:
-        app.stop()
