@@ -135,7 +135,7 @@ def serve_baseline() -> None:
     from slack_bolt import App
     from slack_sdk import WebClient
 
-    from bot.adapters import slack_server
+    from bot.adapters.slack import server as slack_server
 
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
     app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
