@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Button, Reply
+from bot.markup import Text, bold
 from nudges import campaigns
 from nudges.pathways import PathwayEditError, join
 from storage.content import get_content
 from storage.models import Pathway
 from storage.pathways import pathway_steps
-from storage.users import ensure_user
 
 GONE = "Sorry, that campaign's pathway is no longer running. Ask an L&D admin which one to take instead."
 
@@ -24,52 +25,49 @@ def _parse(action: Action, session: Session) -> tuple[str, Pathway] | None:
     return campaign_id, pathway
 
 
-def on_join(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
+def on_join(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Join from a campaign post: enrol, count it, and tell the learner (privately) what happens next."""
     parsed = _parse(action, session)
     if parsed is None:
         return [Reply(text=GONE, ephemeral=True)]
     campaign_id, pathway = parsed
-    user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
-    assert user.id is not None
     now = bot.clock.now()
     try:
         _, created = join(
-            session=session, user_id=user.id, pathway_id=pathway.id, joined_by="campaign", now=now
+            session=session, user_id=caller.person_id, pathway_id=pathway.id, joined_by="campaign", now=now
         )
     except PathwayEditError:
         return [Reply(text=GONE, ephemeral=True)]
-    kind = campaigns.JOIN if created else campaigns.CLICK
     campaigns.record(
         session=session,
         campaign_id=campaign_id,
-        kind=kind,
-        user_id=user.id,
+        kind=campaigns.JOIN if created else campaigns.CLICK,
+        user_id=caller.person_id,
         channel_id=action.channel_id,
         now=now,
     )
-    title = pathway.title.replace("*", "")
     if not created:
-        return [Reply(text=f"You're already on *{title}*: keep going!", ephemeral=True)]
-    text = (
-        f"You've joined *{title}*. I'll send you the first step in a direct message, "
-        f"in your working hours, then one every {pathway.cadence_days} days."
+        return [Reply(text=Text("You're already on ", bold(pathway.title), ": keep going!"), ephemeral=True)]
+    text = Text(
+        "You've joined ",
+        bold(pathway.title),
+        ". I'll send you the first step in a direct message, "
+        f"in your working hours, then one every {pathway.cadence_days} days.",
     )
     return [Reply(text=text, ephemeral=True)]
 
 
-def on_details(action: Action, *, session: Session, bot: LearnBot) -> list[Reply]:
+def on_details(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """What's in it?: the pathway's steps, privately, with the Join button again."""
     parsed = _parse(action, session)
     if parsed is None:
         return [Reply(text=GONE, ephemeral=True)]
     campaign_id, pathway = parsed
-    user = ensure_user(session=session, platform=action.platform, platform_user_id=action.user_id)
     campaigns.record(
         session=session,
         campaign_id=campaign_id,
         kind=campaigns.CLICK,
-        user_id=user.id,
+        user_id=caller.person_id,
         channel_id=action.channel_id,
         now=bot.clock.now(),
     )
@@ -78,6 +76,6 @@ def on_details(action: Action, *, session: Session, bot: LearnBot) -> list[Reply
         item = get_content(session=session, content_id=content_id)
         minutes = f" ({item.duration_minutes} min)" if item and item.duration_minutes else ""
         lines.append(f"{number}. {item.title if item else content_id}{minutes}")
-    text = f"*{pathway.title.replace('*', '')}*: {len(lines)} steps, one every {pathway.cadence_days} days."
+    text = Text(bold(pathway.title), f": {len(lines)} steps, one every {pathway.cadence_days} days.")
     join_button = Button(f"Join {pathway.title}", "campaign_join", action.value, style="primary")
     return [Reply(text=text, quote="\n".join(lines), buttons=(join_button,), ephemeral=True)]

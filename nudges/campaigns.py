@@ -1,10 +1,9 @@
 """Campaigns: an L&D announcement with a pathway invitation, posted to channels now, once later, or on a cron.
 
 Campaigns come from app.yaml (`campaigns:`, mirrored by `sync_from_config`) or from chat
-(`announce …`). `fire_due` enqueues one outbox row per channel per occurrence, keyed
-`campaign:<id>:<occurrence>:<channel>`, so every process's scheduler may call it at every cron
-fire and the channel still gets each occurrence once. An occurrence older than the grace
-period (the process was down) is skipped, not sent late. Clicks and joins are counted per campaign.
+(`announce …`). Their posts are a nudge kind (`nudges.kinds.campaign`: one outbox row per
+channel per occurrence); this module holds their schedule (`occurrence`, `next_occurrence`) and
+counts clicks and joins per campaign.
 """
 
 from __future__ import annotations
@@ -18,12 +17,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.config import AppConfig
-from bot.events import Button, Reply
 from bot.ids import slugify
 from nudges.clock import as_utc
-from nudges.outbox import reply_payload
-from storage.models import Campaign, CampaignEvent, OutboxMessage, Pathway
-from storage.outbox import SENT, enqueue_many, message_row
+from storage.models import Campaign, CampaignEvent, OutboxMessage
+from storage.outbox import SENT
 
 GRACE = dt.timedelta(hours=1)
 CLICK, JOIN = "click", "join"
@@ -114,45 +111,6 @@ def next_occurrence(campaign: Campaign, now: dt.datetime) -> dt.datetime | None:
         return as_utc(when) if when is not None and as_utc(when) > as_utc(now) else None
     moment = cron.get_next_fire_time(None, as_utc(now) + dt.timedelta(seconds=1))
     return None if moment is None else as_utc(moment)
-
-
-def announcement(campaign: Campaign, pathway: Pathway | None, pillar: str | None) -> Reply:
-    """The channel post: the announcement, why the pathway matters, and Join / What's in it? buttons."""
-    text = f"📣 *{campaign.title.replace('*', '')}*"
-    if campaign.message:
-        text += f"\n{campaign.message}"
-    buttons: tuple[Button, ...] = ()
-    if pathway is not None:
-        reason = " — ".join(part for part in (pillar, pathway.imperative) if part)
-        if pathway.title != campaign.title:
-            every = f"one short step every {pathway.cadence_days} days"
-            text += f"\nThe pathway: *{pathway.title.replace('*', '')}*, {every}."
-        if reason:
-            text += f"\nWhy it matters: {reason}."
-        value = f"{campaign.id}|{pathway.id}"
-        buttons = (
-            Button(f"Join {pathway.title}", "campaign_join", value, style="primary"),
-            Button("What's in it?", "campaign_details", value),
-        )
-    return Reply(text=text, buttons=buttons)
-
-
-def fire_due(*, session: Session, config: AppConfig, now: dt.datetime, grace: dt.timedelta = GRACE) -> int:
-    """Enqueue every active campaign's current occurrence to each of its channels; returns new rows."""
-    names = {p.id: p.name for p in config.pillars}
-    rows = []
-    for campaign in session.exec(select(Campaign).where(col(Campaign.active).is_(True))):
-        moment = occurrence(campaign, now, grace)
-        if moment is None:
-            continue
-        pathway = session.get(Pathway, campaign.pathway_id) if campaign.pathway_id else None
-        reply = announcement(campaign, pathway, names.get(pathway.pillar_id) if pathway else None)
-        payload = reply_payload(reply, campaign=campaign.id)
-        stamp = "once" if campaign.cron is None else moment.strftime("%Y%m%dT%H%M%SZ")
-        for channel in campaign.channels:
-            key = f"campaign:{campaign.id}:{stamp}:{channel}"
-            rows.append(message_row(key, campaign.platform, "campaign", payload, moment, channel_id=channel))
-    return enqueue_many(session=session, rows=rows)
 
 
 def record(

@@ -1,5 +1,10 @@
 """Delivering the outbox: claim due rows, send each through its platform's `Sender`, record the outcome.
 
+Every row carries a `ConversationRef` (who or which channel, on which platform) and a neutral
+`Reply`; the dispatcher hands each to the sender registered for the row's platform. Senders
+are one method (`send(outbound) -> delivery id`) plus `platform` and `min_interval`, like
+httpx transports; `MemorySender` ships beside the real ones for tests and demos.
+
 Errors form a small tree: `DeliveryError` is what a sender raises; `permanent=True` means
 retrying cannot help (channel gone, bad payload) and the row fails at once with the reason;
 otherwise the row is retried with exponential back-off, or after `retry_after` seconds when
@@ -22,8 +27,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from bot.events import AnswerCard, Button, Reply
-from nudges.clock import Clock
+from bot import markup
+from bot.events import AnswerCard, Button, ConversationRef, Reply
+from nudges.clock import Clock, SystemClock
 from nudges.hours import next_slot, window_from
 from storage.db import session_scope
 from storage.models import OutboxMessage
@@ -35,12 +41,12 @@ log = logging.getLogger(__name__)
 # ---- what travels in a row's payload ----------------------------------------------------------
 
 
-def reply_payload(reply: Reply, *, to_user: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A `Reply` as JSON for the outbox (text, card, buttons), plus who it is for."""
+def reply_payload(reply: Reply, *, to: ConversationRef, **extra: Any) -> dict[str, Any]:
+    """A `Reply` as JSON for the outbox (neutral text, card, buttons), plus where it goes."""
     card = reply.card
     return {
-        "text": reply.text,
-        "quote": reply.quote,
+        "text": markup.to_json(reply.text),
+        "quote": markup.to_json(reply.quote),
         "card": None
         if card is None
         else {
@@ -53,7 +59,7 @@ def reply_payload(reply: Reply, *, to_user: str | None = None, **extra: Any) -> 
             "url": card.url,
         },
         "buttons": [[b.label, b.name, b.value, b.style] for b in reply.buttons],
-        "to_user": to_user,
+        "to": to.to_json(),
         **extra,
     }
 
@@ -61,12 +67,23 @@ def reply_payload(reply: Reply, *, to_user: str | None = None, **extra: Any) -> 
 def payload_reply(payload: Mapping[str, Any]) -> Reply:
     """The `Reply` stored by `reply_payload`."""
     card = payload.get("card")
+    quote = payload.get("quote")
     return Reply(
-        text=payload.get("text") or "",
-        quote=payload.get("quote"),
+        text=markup.from_json(payload.get("text")),
+        quote=None if quote is None else markup.from_json(quote),
         card=AnswerCard(**card) if card else None,
-        buttons=tuple(Button(label, name, value, style) for label, name, value, style in payload["buttons"]),
+        buttons=tuple(
+            Button(label, name, value, style) for label, name, value, style in payload.get("buttons", ())
+        ),
     )
+
+
+def row_ref(row: OutboxMessage) -> ConversationRef:
+    """Where a row goes: the reference in its payload (rows from before references: its channel or user)."""
+    stored = row.payload.get("to")
+    if stored:
+        return ConversationRef.from_json(stored)
+    return ConversationRef(row.platform, str(row.payload.get("to_user") or ""), row.channel_id)
 
 
 # ---- senders ----------------------------------------------------------------------------------
@@ -84,22 +101,58 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Outbound:
-    """One message to send: its key, where (a channel, or a user to open a DM with) and the reply."""
+    """One message to send: its outbox key and kind, where it goes (`to`) and what it says."""
 
     key: str
     kind: str
-    channel_id: str | None
-    to_user: str | None
+    to: ConversationRef
     reply: Reply
 
 
 class Sender(Protocol):
-    """Sends one message on one platform; raises `DeliveryError` when it could not."""
+    """Sends one message on one platform; returns the platform's id for it, raises `DeliveryError`.
+
+    `to.channel_id` names a channel (a campaign post) or the person's own conversation; with
+    only `to.user_id` the sender opens a direct conversation with them (Slack: conversations.open).
+    """
 
     platform: str
     min_interval: float  # seconds between two messages to the same channel
 
-    def send(self, message: Outbound) -> None: ...
+    def send(self, outbound: Outbound) -> str | None: ...
+
+
+class MemorySender:
+    """A sender that keeps what it was given, with the clock time: for tests, demos and the console.
+
+    `fail` (optional) is called before each send and may raise `DeliveryError` to play a platform error.
+    """
+
+    def __init__(
+        self,
+        platform: str = "memory",
+        clock: Clock | None = None,
+        *,
+        min_interval: float = 0.0,
+        fail: Any = None,
+    ) -> None:
+        self.platform = platform
+        self.min_interval = min_interval
+        self.clock = clock or SystemClock()
+        self.fail = fail
+        self.delivered: list[tuple[dt.datetime, Outbound]] = []
+        self._lock = threading.Lock()
+
+    def send(self, outbound: Outbound) -> str | None:
+        if self.fail is not None:
+            self.fail(outbound)
+        with self._lock:
+            self.delivered.append((self.clock.now(), outbound))
+            return f"{self.platform}-{len(self.delivered)}"
+
+    @property
+    def messages(self) -> list[Outbound]:
+        return [message for _, message in self.delivered]
 
 
 # ---- the dispatcher ---------------------------------------------------------------------------
@@ -201,7 +254,8 @@ class Dispatcher:
         rows = [row for row in rows if row.id not in waiting]
         groups: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:
-            channel = row.channel_id or f"@{row.payload.get('to_user')}"
+            to = row_ref(row)
+            channel = to.channel_id or f"@{to.user_id}"
             groups.setdefault((row.platform, channel), []).append(row)
         batches: list[tuple[tuple[str, str], list[OutboxMessage]]] = []
         handed_back: list[tuple[OutboxMessage, float]] = []
@@ -272,18 +326,13 @@ class Dispatcher:
         return min(self.base_backoff * 2 ** max(attempts - 1, 0), 3600.0)
 
     def _send_one(self, row: OutboxMessage) -> DeliveryError | None:
-        message = Outbound(
-            key=row.idempotency_key,
-            kind=row.kind,
-            channel_id=row.channel_id,
-            to_user=row.payload.get("to_user"),
-            reply=payload_reply(row.payload),
-        )
+        message = Outbound(row.idempotency_key, row.kind, row_ref(row), payload_reply(row.payload))
         try:
-            self.senders[row.platform].send(message)
+            delivery = self.senders[row.platform].send(message)
         except DeliveryError as exc:
             return exc
         except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the row; it is retried
             log.exception("sending outbox %s raised", row.idempotency_key)
             return DeliveryError(f"{type(exc).__name__}: {exc}")
+        log.debug("outbox %s delivered on %s as %s", row.idempotency_key, row.platform, delivery)
         return None

@@ -11,10 +11,9 @@ steps never loses what a learner has done.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, delete, select
 
@@ -79,7 +78,7 @@ class PathwayEditError(ValueError):
 
 
 def audience_matches(audience: dict[str, list[str]], person: Person, user_ids: Iterable[str] = ()) -> bool:
-    """True when the pathway's audience rule names this person's role, team, email or a platform id of theirs."""
+    """True when the audience rule names this person's role, team, email or one of their platform ids."""
     roles, teams, users = audience.get("roles", []), audience.get("teams", []), audience.get("users", [])
     named = {u.lower() for u in users}
     return (

@@ -1,47 +1,35 @@
-"""The planner: who gets which nudge, and when, politely.
+"""The planner: which nudge goes to whom, and when, politely, for every registered kind.
 
-Each tick looks at every active enrolment and every finished step awaiting its
-"did you apply it?" question, works out the earliest moment each may be sent — in the
-learner's own time zone, inside working hours, never on a quiet day, after any snooze, and
-within `max_per_week` nudges in any 7 days — and enqueues those whose moment is now. One
-learner gets at most one nudge per tick. Outbox keys come from stored state (enrolment, step,
-how many times nudged), so two processes planning at once make one row, not two.
+Each pass asks every kind in `nudges.kinds.KINDS` what it could send and from when. For the
+personal kinds it then works out the earliest moment each may go — in the person's own time
+zone, inside working hours, never on a quiet day, after any snooze, one a day and within
+`max_per_week` in any 7 days, on the platform they chose or used last — and enqueues those
+whose moment is now: one per person per pass. Someone learnbot cannot reach on any platform
+with a sender is counted (`unreachable`) and their nudge waits. Channel kinds (campaign posts)
+are enqueued at their own moments. Keys come from stored state, so two processes planning at
+once make one row, not two.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config import AppConfig
-from bot.events import Button, Reply
-from content_index.cards import card_for
+from bot.events import ConversationRef
 from nudges.clock import as_utc
-from nudges.hours import Window, next_slot, window_for, window_payload, zone_named
+from nudges.hours import Window, next_slot, window_for, window_payload
+from nudges.kinds import KINDS, Kind, Message, Pending, Planning, personal_names
 from nudges.outbox import reply_payload
-from nudges.pathways import enrol_by_audience
-from storage.models import (
-    ContentItem,
-    ConversationReference,
-    Enrolment,
-    NudgePreference,
-    Pathway,
-    PathwayStep,
-    StepProgress,
-    User,
-)
+from nudges.reach import addresses
 from storage.outbox import enqueue_many, message_row, sent_times_since
+from storage.preferences import all_preferences
 
-STEP, FOLLOW_UP = "step", "follow_up"
-NUDGE_KINDS = (STEP, FOLLOW_UP)
-MAX_STEP_NUDGES = 3  # the first nudge of a step and at most two reminders or snoozes
-MAX_FOLLOW_UPS = 2
 WEEK = dt.timedelta(days=7)
 
 
@@ -79,265 +67,171 @@ def capped_slot(
 
 @dataclass(frozen=True)
 class Upcoming:
-    """A nudge the planner will send later, and when."""
+    """A nudge the planner will send later, and when (`user_id` is None for a channel post)."""
 
     when: dt.datetime
-    user_id: int
+    user_id: int | None
     kind: str
     content_id: str
 
 
 @dataclass
 class PlanResult:
-    """What one planning pass did, and when the next nudge falls due."""
+    """What one planning pass did, and when the next nudge falls due.
 
-    enrolled: int = 0
-    steps: int = 0
-    follow_ups: int = 0
+    `counts` holds new outbox rows per kind (and `enrolled`: enrolments made by audience rules);
+    `unreachable` is how many people have a nudge waiting that no registered platform can deliver.
+    """
+
+    counts: Counter[str] = field(default_factory=Counter)
     deferred_by_cap: int = 0
     opted_out: int = 0
+    unreachable: int = 0
     upcoming: list[Upcoming] = field(default_factory=list)
 
     @property
     def next_wake(self) -> dt.datetime | None:
         return min((u.when for u in self.upcoming), default=None)
 
+    @property
+    def enrolled(self) -> int:
+        return self.counts["enrolled"]
 
-@dataclass
-class _Candidate:
-    kind: str
-    earliest: dt.datetime
-    user: User
-    content_id: str
-    enrolment: Enrolment | None = None
-    progress: StepProgress | None = None
-    number: int = 0
-    total: int = 0
+    @property
+    def steps(self) -> int:
+        return self.counts["step"]
 
+    @property
+    def follow_ups(self) -> int:
+        return self.counts["follow_up"]
 
-def _steps_by_pathway(session: Session) -> dict[str, list[str]]:
-    steps: dict[str, list[str]] = {}
-    query = select(PathwayStep).order_by(col(PathwayStep.pathway_id), col(PathwayStep.position))
-    for step in session.exec(query):
-        steps.setdefault(step.pathway_id, []).append(step.content_id)
-    return steps
+    @property
+    def campaign_posts(self) -> int:
+        return self.counts["campaign"]
 
 
-def _candidates(session: Session, pathways: dict[str, Pathway]) -> list[_Candidate]:
-    """Every step nudge and follow-up that could be sent at some time, with its earliest moment."""
-    steps = _steps_by_pathway(session)
-    done: dict[int, set[str]] = {}
-    for enrolment_id, content_id in session.exec(
-        select(StepProgress.enrolment_id, StepProgress.content_id).where(
-            col(StepProgress.completed_at).is_not(None)
-        )
-    ):
-        done.setdefault(enrolment_id, set()).add(content_id)
-    out: list[_Candidate] = []
-    active = select(Enrolment, User).join(User, col(User.id) == col(Enrolment.user_id))
-    for enrolment, user in session.exec(active.where(Enrolment.status == "active")):
-        pathway_steps = steps.get(enrolment.pathway_id, [])
-        if enrolment.pathway_id not in pathways or not pathway_steps:
-            continue
-        finished = done.get(enrolment.id or 0, set())
-        number, upcoming = next(
-            ((n, s) for n, s in enumerate(pathway_steps, start=1) if s not in finished), (0, None)
-        )
-        if upcoming is None:
-            continue
-        count = enrolment.nudges_for_step if enrolment.nudged_step == upcoming else 0
-        if count >= MAX_STEP_NUDGES:
-            continue  # waiting for the learner to come back; they can pick it up from Home
-        earliest = as_utc(enrolment.next_nudge_at or enrolment.enrolled_at)
-        out.append(_Candidate(STEP, earliest, user, upcoming, enrolment, None, number, len(pathway_steps)))
-    follow = (
-        select(StepProgress, Enrolment, User)
-        .join(Enrolment, col(Enrolment.id) == col(StepProgress.enrolment_id))
-        .join(User, col(User.id) == col(Enrolment.user_id))
-        .where(
-            col(StepProgress.follow_up_at).is_not(None),
-            col(StepProgress.applied_at).is_(None),
-            col(Enrolment.status).in_(["active", "completed"]),
-        )
-    )
-    for progress, enrolment, user in session.exec(follow):
-        if enrolment.pathway_id in pathways and progress.follow_ups < MAX_FOLLOW_UPS:
-            assert progress.follow_up_at is not None
-            earliest = as_utc(progress.follow_up_at)
-            out.append(_Candidate(FOLLOW_UP, earliest, user, progress.content_id, enrolment, progress))
-    return out
+def plan(
+    *,
+    session: Session,
+    config: AppConfig,
+    now: dt.datetime,
+    senders: Mapping[str, Any] | None = None,
+    kinds: Sequence[Kind] | None = None,
+    upcoming_limit: int = 50,
+) -> PlanResult:
+    """One pass over `kinds` (default: every registered kind): enqueue what is due now, note what comes later.
 
-
-def plan(*, session: Session, config: AppConfig, now: dt.datetime, upcoming_limit: int = 50) -> PlanResult:
-    """One pass: enrol by audience, then enqueue every nudge whose polite moment is now."""
+    `senders` (platform → sender) are where this process can deliver; None: any platform.
+    """
     now = as_utc(now)
-    result = PlanResult(enrolled=enrol_by_audience(session=session, now=now))
-    policy = config.nudges
-    pathways = {p.id: p for p in session.exec(select(Pathway).where(col(Pathway.active).is_(True)))}
-    prefs: dict[int, NudgePreference] = {p.user_id: p for p in session.exec(select(NudgePreference))}
+    kinds = list(KINDS if kinds is None else kinds)
+    planning = Planning(session, config, now)
+    result = PlanResult()
+    upcoming: list[Upcoming] = []
+    personal: list[Pending] = []
+    by_name = {kind.name: kind for kind in kinds}
+    due: dict[str, list[Pending]] = {}
+    for kind in kinds:
+        for pending in kind.pending(planning):
+            if kind.personal:
+                personal.append(pending)
+            elif as_utc(pending.earliest) <= now:
+                due.setdefault(kind.name, []).append(pending)
+            else:
+                upcoming.append(Upcoming(as_utc(pending.earliest), None, kind.name, pending.subject))
+    chosen, reach = _polite(planning, personal, [k for k in kinds if k.personal], senders, result, upcoming)
+    for pending in chosen:
+        due.setdefault(pending.kind, []).append(pending)
+    for name, pendings in due.items():
+        result.counts[name] += _enqueue(planning, by_name[name].messages(planning, pendings), reach)
+    result.counts.update(planning.notes)
+    upcoming.sort(key=lambda u: u.when)
+    result.upcoming = upcoming[:upcoming_limit] if upcoming_limit else upcoming
+    return result
+
+
+def _polite(
+    planning: Planning,
+    personal: list[Pending],
+    kinds: list[Kind],
+    senders: Mapping[str, Any] | None,
+    result: PlanResult,
+    upcoming: list[Upcoming],
+) -> tuple[list[Pending], dict[int, ConversationRef]]:
+    """The personal nudges due now (at most one per person, after opt-out, reach, hours and caps),
+    and where each person gets them."""
+    if not personal:
+        return [], {}
+    session, policy, now = planning.session, planning.config.nudges, planning.now
+    prefs = all_preferences(session=session)
+    people = {p.person.id: p.person for p in personal if p.person is not None and p.person.id is not None}
+    reach = addresses(session, people.values(), senders)
     sent = {
         user: [as_utc(t) for t in times]
-        for user, times in sent_times_since(session=session, since=now - WEEK, kinds=NUDGE_KINDS).items()
+        for user, times in sent_times_since(
+            session=session, since=now - WEEK, kinds=personal_names(kinds)
+        ).items()
     }
+    priority = {kind.name: kind.priority for kind in kinds}
     windows: dict[str | None, Window] = {}
-    due: dict[int, _Candidate] = {}
-    upcoming: list[Upcoming] = []
-    for candidate in sorted(_candidates(session, pathways), key=lambda c: (c.earliest, c.kind != FOLLOW_UP)):
-        user = candidate.user
-        assert user.id is not None
-        pref = prefs.get(user.id)
+    unreachable: set[int] = set()
+    due: dict[int, Pending] = {}
+    for pending in sorted(personal, key=lambda p: (as_utc(p.earliest), priority.get(p.kind, 0))):
+        person = pending.person
+        if person is None or person.id is None:
+            continue
+        pref = prefs.get(person.id)
         if pref is not None and pref.opted_out:
             result.opted_out += 1
             continue
-        earliest = max(candidate.earliest, now)
+        if person.id not in reach:
+            unreachable.add(person.id)
+            continue
+        earliest = max(as_utc(pending.earliest), now)
         if pref is not None and pref.snoozed_until is not None:
             earliest = max(earliest, as_utc(pref.snoozed_until))
-        window = windows.get(user.timezone) or windows.setdefault(
-            user.timezone, window_for(policy, user.timezone)
+        window = windows.get(person.timezone) or windows.setdefault(
+            person.timezone, window_for(policy, person.timezone)
         )
-        taken = sent.get(user.id, [])
-        slot, deferred = capped_slot(earliest, window, taken, policy.max_per_week)
+        slot, deferred = capped_slot(earliest, window, sent.get(person.id, []), policy.max_per_week)
         if deferred:
             result.deferred_by_cap += 1
         if slot is None:
             continue
-        if slot <= now and user.id not in due:
-            due[user.id] = candidate
-            sent.setdefault(user.id, []).append(now)
+        if slot <= now and person.id not in due:
+            due[person.id] = pending
+            sent.setdefault(person.id, []).append(now)
         else:
-            upcoming.append(Upcoming(slot, user.id, candidate.kind, candidate.content_id))
-    upcoming.sort(key=lambda u: u.when)
-    result.upcoming = upcoming[:upcoming_limit] if upcoming_limit else upcoming
-    _enqueue(session, config, pathways, list(due.values()), now, result)
-    return result
+            upcoming.append(Upcoming(slot, person.id, pending.kind, pending.subject))
+    result.unreachable = len(unreachable)
+    return list(due.values()), reach
 
 
-# ---- the messages ---------------------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    return text.replace("*", "")
-
-
-def step_reply(
-    pathway: Pathway,
-    item: ContentItem,
-    *,
-    pillar: str | None,
-    imperative: str,
-    number: int,
-    total: int,
-    enrolment_id: int,
-    reminder: bool,
-) -> Reply:
-    """The next step: where it sits in the pathway, why it matters, the lesson, and the choices."""
-    opener = "Still up for it? " if reminder else ""
-    text = f"{opener}Step {number} of {total} on your pathway *{_clean(pathway.title)}*."
-    reason = " — ".join(part for part in (pillar, imperative) if part)
-    if reason:
-        text += f"\nIt supports {reason}."
-    value = f"{enrolment_id}|{item.id}"
-    buttons = (
-        Button("Start", "nudge_start", value, style="primary"),
-        Button("Done", "nudge_done", value),
-        Button("Snooze", "nudge_snooze", value),
-        Button("Not now", "nudge_not_now", value),
-        Button("Stop nudges", "nudge_stop", value, style="danger"),
-    )
-    return Reply(text=text, card=card_for(item, pillar_name=pillar, confidence=1.0), buttons=buttons)
-
-
-def follow_up_reply(item: ContentItem, progress_id: int, completed: dt.datetime, zone: ZoneInfo) -> Reply:
-    """'Did you get to apply X?' with Applied it / Not yet."""
-    finished = as_utc(completed).astimezone(zone).strftime("%A")
-    text = (
-        f"Did you get to apply *{_clean(item.title)}*? You finished it on {finished}; "
-        "using it at work is what makes it stick."
-    )
-    value = str(progress_id)
-    buttons = (
-        Button("Applied it", "follow_up_applied", value, style="primary"),
-        Button("Not yet", "follow_up_not_yet", value),
-    )
-    return Reply(text=text, buttons=buttons)
-
-
-def _refs(session: Session, user_ids: Iterable[int]) -> dict[tuple[int, str], str]:
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    query = select(ConversationReference).where(col(ConversationReference.user_id).in_(ids))
-    return {(ref.user_id, ref.platform): ref.channel_id for ref in session.exec(query)}
-
-
-def _enqueue(
-    session: Session,
-    config: AppConfig,
-    pathways: dict[str, Pathway],
-    due: list[_Candidate],
-    now: dt.datetime,
-    result: PlanResult,
-) -> None:
-    if not due:
-        return
-    items = {
-        item.id: item
-        for item in session.exec(
-            select(ContentItem).where(col(ContentItem.id).in_({c.content_id for c in due}))
-        )
-    }
-    refs = _refs(session, (c.user.id for c in due if c.user.id is not None))
-    names = {p.id: p for p in config.pillars}
+def _enqueue(planning: Planning, messages: list[Message], reach: dict[int, ConversationRef]) -> int:
+    """The kind's messages as outbox rows: personal ones to the person's platform, with their window."""
     rows: list[dict[str, Any]] = []
-    enrolment_updates: list[dict[str, Any]] = []
-    progress_updates: list[dict[str, Any]] = []
-    for c in due:
-        item, user = items.get(c.content_id), c.user
-        if item is None or c.enrolment is None or user.id is None:
+    windows: dict[str | None, dict[str, Any]] = {}
+    for message in messages:
+        person = message.pending.person
+        extra = dict(message.extra)
+        to = message.to
+        if person is not None and person.id is not None:
+            to = to or reach.get(person.id)
+            if person.timezone not in windows:  # kept polite if delivery lags
+                windows[person.timezone] = window_payload(window_for(planning.config.nudges, person.timezone))
+            extra["window"] = windows[person.timezone]
+        if to is None:
             continue
-        pathway = pathways[c.enrolment.pathway_id]
-        channel = refs.get((user.id, user.platform))
-        if c.kind == STEP:
-            assert c.enrolment.id is not None
-            count = (c.enrolment.nudges_for_step if c.enrolment.nudged_step == c.content_id else 0) + 1
-            pillar = names.get(pathway.pillar_id)
-            reply = step_reply(
-                pathway,
-                item,
-                pillar=pillar.name if pillar else None,
-                imperative=pathway.imperative or (pillar.imperative if pillar else ""),
-                number=c.number,
-                total=c.total,
-                enrolment_id=c.enrolment.id,
-                reminder=count > 1,
-            )
-            key = f"step:{c.enrolment.id}:{c.content_id}:{count}"
-            cadence = dt.timedelta(days=pathway.cadence_days)
-            enrolment_updates.append(
-                {
-                    "id": c.enrolment.id,
-                    "nudged_step": c.content_id,
-                    "nudges_for_step": count,
-                    "next_nudge_at": now + cadence,
-                }
-            )
-            result.steps += 1
-        else:
-            assert c.progress is not None and c.progress.id is not None
-            zone = zone_named(user.timezone, config.nudges.default_timezone)
-            completed = c.progress.completed_at or now
-            reply = follow_up_reply(item, c.progress.id, completed, zone)
-            count = c.progress.follow_ups + 1
-            key = f"follow-up:{c.progress.id}:{count}"
-            progress_updates.append({"id": c.progress.id, "follow_ups": count, "follow_up_at": None})
-            result.follow_ups += 1
-        window = window_payload(window_for(config.nudges, user.timezone))  # kept polite if delivery lags
-        payload = reply_payload(reply, to_user=user.platform_user_id, pathway=pathway.id, window=window)
+        payload = reply_payload(message.reply, to=to, **extra)
         rows.append(
-            message_row(key, user.platform, c.kind, payload, now, user_id=user.id, channel_id=channel)
+            message_row(
+                message.key,
+                to.platform,
+                message.pending.kind,
+                payload,
+                message.due_at or planning.now,
+                user_id=None if person is None else person.id,
+                channel_id=to.channel_id,
+            )
         )
-    enqueue_many(session=session, rows=rows)
-    if enrolment_updates:
-        session.execute(update(Enrolment), sorted(enrolment_updates, key=lambda r: r["id"]))
-    if progress_updates:
-        session.execute(update(StepProgress), sorted(progress_updates, key=lambda r: r["id"]))
+    return enqueue_many(session=planning.session, rows=rows)

@@ -1,9 +1,13 @@
-"""Ticks: plan, fire campaigns, dispatch; once (`learnbot tick --at …`) or by APScheduler in every process.
+"""Ticks: plan every kind of nudge, then dispatch; once (`learnbot tick --at …`) or by APScheduler.
 
 Each process runs its own in-memory `BackgroundScheduler` (the job store is never shared):
-a planner tick, a dispatcher tick and one cron job per campaign. All of them write to or
-claim from the database outbox, which is the one record of what must be sent; idempotency
-keys and row leases make running them in several processes at once safe.
+a planner tick, a dispatcher tick, housekeeping and one cron job per campaign (so a post goes
+out at its minute, not up to a planner interval later). All of them write to or claim from the
+database outbox, which is the one record of what must be sent; idempotency keys and row leases
+make running them in several processes at once safe.
+
+Nothing here knows the process it runs in: a `Host` is anything with app.yaml, an engine, a
+clock and sessions (`bot.app.LearnBot` is one), and senders are handed in by `bot.wiring`.
 """
 
 from __future__ import annotations
@@ -11,17 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.app import LearnBot
+from bot.config import AppConfig
 from nudges import campaigns
-from nudges.clock import ManualClock, as_utc
+from nudges.clock import Clock, ManualClock, as_utc
+from nudges.kinds import KINDS
 from nudges.outbox import Dispatcher, DispatchResult, Sender
 from nudges.planner import PlanResult, plan
 from storage.events import prune_processed_events
@@ -37,57 +45,72 @@ DISPATCH_SECONDS = 2
 MISFIRE_GRACE_SECONDS = 30
 
 
+class Host(Protocol):
+    """What the ticks need from the process: app.yaml, the database, a clock that may be replaced."""
+
+    config: AppConfig
+    engine: Engine
+    clock: Clock
+
+    def session(self) -> AbstractContextManager[Session]: ...
+
+
 @dataclass
 class TickResult:
-    """One tick: what the planner did, how many campaign posts were enqueued, what was delivered."""
+    """One tick: what the planner did and what was delivered."""
 
     at: dt.datetime
     plan: PlanResult
-    campaign_posts: int
     dispatch: DispatchResult = field(default_factory=DispatchResult)
+
+    @property
+    def campaign_posts(self) -> int:
+        return self.plan.campaign_posts
 
     @property
     def next_wake(self) -> dt.datetime | None:
         return self.plan.next_wake
 
 
-def plan_tick(bot: LearnBot) -> tuple[PlanResult, int]:
-    """Plan nudges and fire due campaigns at the bot's clock time, in one transaction."""
-    now = bot.clock.now()
-    with bot.session() as session:
-        result = plan(session=session, config=bot.config, now=now)
-        posts = campaigns.fire_due(session=session, config=bot.config, now=now)
-    log.info(
-        "planned at %s: %d steps, %d follow-ups, %d campaign posts",
-        now,
-        result.steps,
-        result.follow_ups,
-        posts,
-    )
-    return result, posts
+def plan_tick(host: Host, senders: Mapping[str, Sender] | None, *, personal: bool = True) -> PlanResult:
+    """Plan every registered kind at the host's clock time, in one transaction.
+
+    `personal=False` plans only channel kinds (campaign posts), as the console does after each line.
+    """
+    now = host.clock.now()
+    kinds = [kind for kind in KINDS if personal or not kind.personal]
+    with host.session() as session:
+        result = plan(session=session, config=host.config, now=now, senders=senders, kinds=kinds)
+    if any(result.counts.values()) or result.unreachable:
+        log.info(
+            "planned at %s: %s; %d people unreachable",
+            now,
+            ", ".join(f"{n} {name}" for name, n in sorted(result.counts.items())) or "nothing",
+            result.unreachable,
+        )
+    return result
 
 
-def run_tick(bot: LearnBot, senders: Mapping[str, Sender], *, at: dt.datetime | None = None) -> TickResult:
+def run_tick(host: Host, senders: Mapping[str, Sender], *, at: dt.datetime | None = None) -> TickResult:
     """One planner pass and dispatcher passes until nothing is due, as if it were `at` (default: now)."""
     if at is not None:
-        if not isinstance(bot.clock, ManualClock):
-            bot.clock = ManualClock(at)
+        if not isinstance(host.clock, ManualClock):
+            host.clock = ManualClock(at)
         else:
-            bot.clock.set(at)
-    planned, posts = plan_tick(bot)
-    dispatcher = Dispatcher(bot.engine, senders, bot.clock)
+            host.clock.set(at)
+    planned = plan_tick(host, senders)
+    dispatcher = Dispatcher(host.engine, senders, host.clock)
     try:
         delivered = dispatcher.drain()
     finally:
         dispatcher.close()
-    return TickResult(bot.clock.now(), planned, posts, delivered)
+    return TickResult(host.clock.now(), planned, delivered)
 
 
-def deliver_now(bot: LearnBot, senders: Mapping[str, Sender]) -> DispatchResult:
-    """Post due campaigns and deliver whatever is due, without planning nudges (console, after each line)."""
-    with bot.session() as session:
-        campaigns.fire_due(session=session, config=bot.config, now=bot.clock.now())
-    dispatcher = Dispatcher(bot.engine, senders, bot.clock, workers=1)
+def deliver_now(host: Host, senders: Mapping[str, Sender]) -> DispatchResult:
+    """Post due campaigns and deliver whatever is due, without planning personal nudges (console)."""
+    plan_tick(host, senders, personal=False)
+    dispatcher = Dispatcher(host.engine, senders, host.clock, workers=1)
     try:
         return dispatcher.drain()
     finally:
@@ -95,55 +118,54 @@ def deliver_now(bot: LearnBot, senders: Mapping[str, Sender]) -> DispatchResult:
 
 
 def advance_to(
-    bot: LearnBot, senders: Mapping[str, Sender], target: dt.datetime, *, max_ticks: int = 500
+    host: Host, senders: Mapping[str, Sender], target: dt.datetime, *, max_ticks: int = 500
 ) -> list[TickResult]:
     """Move the (manual) clock to `target`, ticking now and at every moment something falls due on the way."""
-    results = [run_tick(bot, senders)]  # whatever is due before the clock moves goes out at its time
+    results = [run_tick(host, senders)]  # whatever is due before the clock moves goes out at its time
     for _ in range(max_ticks):
-        wake = next_wake(bot, bot.clock.now())
+        wake = next_wake(host, senders, host.clock.now())
         if wake is None or wake > target:
             break
-        results.append(run_tick(bot, senders, at=wake))
-    if bot.clock.now() < target:
-        results.append(run_tick(bot, senders, at=target))
+        results.append(run_tick(host, senders, at=wake))
+    if host.clock.now() < target:
+        results.append(run_tick(host, senders, at=target))
     return results
 
 
-def next_wake(bot: LearnBot, after: dt.datetime) -> dt.datetime | None:
+def next_wake(host: Host, senders: Mapping[str, Sender] | None, after: dt.datetime) -> dt.datetime | None:
     """The next moment anything is due: a planned nudge, a campaign occurrence or a queued message."""
-    with bot.session() as session:
-        planned = plan_preview(bot, session, after)
+    with host.session() as session:
+        planned = preview(session, host.config, after, senders).next_wake
         moments = [planned] if planned else []
-        for campaign in session.exec(select(Campaign).where(col(Campaign.active).is_(True))):
-            moment = campaigns.next_occurrence(campaign, after)
-            if moment is not None:
-                moments.append(moment)
         moments += [as_utc(row.due_at) for row in next_due(session=session, limit=1)]
     later = [m for m in moments if m > after]
     return min(later, default=None)
 
 
-def plan_preview(bot: LearnBot, session: Session, after: dt.datetime) -> dt.datetime | None:
-    """When the planner would next send something, without enqueuing (the savepoint is rolled back)."""
+def preview(
+    session: Session, config: AppConfig, at: dt.datetime, senders: Mapping[str, Sender] | None
+) -> PlanResult:
+    """What a planning pass at `at` would do, without enqueuing anything (the savepoint is rolled back)."""
     with session.begin_nested() as savepoint:
-        result = plan(session=session, config=bot.config, now=after)
+        result = plan(session=session, config=config, now=at, senders=senders)
         savepoint.rollback()
-    return result.next_wake
+    return result
 
 
 class NudgeScheduler:
-    """APScheduler in this process: planner and dispatcher ticks, and one cron job per campaign."""
+    """APScheduler in this process: planner and dispatcher ticks, housekeeping, one cron job per campaign."""
 
     def __init__(
         self,
-        bot: LearnBot,
+        host: Host,
         senders: Mapping[str, Sender],
         *,
         dispatch_seconds: float = DISPATCH_SECONDS,
         planner_seconds: float = PLANNER_SECONDS,
     ) -> None:
-        self.bot = bot
-        self.dispatcher = Dispatcher(bot.engine, senders, bot.clock)
+        self.host = host
+        self.senders = dict(senders)
+        self.dispatcher = Dispatcher(host.engine, self.senders, host.clock)
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
@@ -168,7 +190,7 @@ class NudgeScheduler:
 
     def refresh_campaigns(self) -> None:
         """One cron job per active campaign with a cron (added, replaced or removed to match storage)."""
-        with self.bot.session() as session:
+        with self.host.session() as session:
             wanted = {
                 c.id: c
                 for c in session.exec(select(Campaign).where(col(Campaign.active).is_(True)))
@@ -187,22 +209,21 @@ class NudgeScheduler:
 
     def _plan(self) -> None:
         try:
-            plan_tick(self.bot)
+            plan_tick(self.host, self.senders)
         except Exception:
             log.exception("planner tick failed")
 
     def _fire_campaigns(self) -> None:
         try:
-            with self.bot.session() as session:
-                campaigns.fire_due(session=session, config=self.bot.config, now=self.bot.clock.now())
+            plan_tick(self.host, self.senders, personal=False)
             self._dispatch()
         except Exception:
             log.exception("campaign tick failed")
 
     def _housekeeping(self) -> None:
         try:
-            with self.bot.session() as session:
-                gone = prune_processed_events(session=session, before=self.bot.clock.now() - EVENT_IDS_KEPT)
+            with self.host.session() as session:
+                gone = prune_processed_events(session=session, before=self.host.clock.now() - EVENT_IDS_KEPT)
             log.info("housekeeping: forgot %d inbound event ids older than %s", gone, EVENT_IDS_KEPT)
         except Exception:
             log.exception("housekeeping tick failed")

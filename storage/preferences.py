@@ -31,4 +31,5 @@ def snooze(*, session: Session, user_id: int, until: dt.datetime, now: dt.dateti
 
 
 def all_preferences(*, session: Session) -> dict[int, NudgePreference]:
+    """Everyone's stored preference by person id (the planner reads them once per pass)."""
     return {pref.user_id: pref for pref in session.exec(select(NudgePreference))}

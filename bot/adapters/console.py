@@ -17,7 +17,7 @@ from bot.events import Action, AnswerCard, Button, ConversationRef, HomeView, In
 from bot.markup import spans_of
 from bot.router import Router
 from nudges.clock import Clock, ManualClock, parse_when
-from nudges.outbox import Outbound
+from nudges.outbox import MemorySender
 
 PLATFORM = "console"
 INDENT = " " * 10
@@ -116,18 +116,15 @@ def render_reply(reply: Reply, first_number: int = 1) -> list[str]:
     return lines
 
 
-class ConsoleSender:
-    """Outbox delivery for the console: keeps what was 'sent' (and when) for the chat to show."""
+class ConsoleSender(MemorySender):
+    """Outbox delivery for the console: keeps what was 'sent' (and when) for the chat to show.
 
-    platform = PLATFORM
-    min_interval = 0.0
+    `delivered` holds (clock time, `Outbound`); `Outbound.to` says whose DM (`to.user_id`) or
+    which channel (`to.channel_id`, with no user) it went to.
+    """
 
     def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.delivered: list[tuple[dt.datetime, Outbound]] = []
-
-    def send(self, message: Outbound) -> None:
-        self.delivered.append((self.clock.now(), message))
+        super().__init__(PLATFORM, clock)
 
 
 class ConsoleChat:
@@ -325,13 +322,10 @@ class ConsoleChat:
         self._shown = len(self.sender.delivered)
         lines: list[str] = []
         for when, message in new:
-            direct = message.to_user is not None
-            mine = not direct or message.to_user == self.persona.user_id
-            where = (
-                f"direct message to {'you' if mine else message.to_user}"
-                if direct
-                else f"in #{message.channel_id}"
-            )
+            to = message.to
+            direct = bool(to.user_id)
+            mine = not direct or to.user_id == self.persona.user_id
+            where = f"direct message to {'you' if mine else to.user_id}" if direct else f"in #{to.channel_id}"
             lines.append(f"── {self._local(when)} · {where} ──")
             if mine:
                 lines += render_reply(message.reply, first_number=len(self.choices) + 1)

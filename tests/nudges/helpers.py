@@ -6,8 +6,8 @@ import datetime as dt
 
 from bot.adapters.console import ConsoleSender
 from bot.app import LearnBot
-from storage.models import User
-from storage.users import ensure_user
+from storage.models import Person
+from storage.people import identify, remember_reference
 
 
 def person(
@@ -18,13 +18,26 @@ def person(
     role: str | None = None,
     team: str | None = None,
     platform: str = "console",
-) -> User:
-    """A stored user with a time zone, role and team, as a directory import would set them."""
+    at: dt.datetime | None = None,
+) -> Person:
+    """A person with a time zone, role and team (as a directory import sets them) who has talked to learnbot
+    on `platform` (so their identity and conversation reference there are stored)."""
+    now = at or bot.clock.now()
     with bot.session() as session:
-        user = ensure_user(session=session, platform=platform, platform_user_id=user_id)
-        user.timezone, user.role, user.team = timezone, role, team
-        session.add(user)
-    return user
+        found = identify(session=session, platform=platform, platform_user_id=user_id, now=now)
+        found.timezone, found.role, found.team = timezone, role, team
+        session.add(found)
+        session.flush()
+        assert found.id is not None
+        remember_reference(
+            session=session,
+            person_id=found.id,
+            platform=platform,
+            platform_user_id=user_id,
+            channel_id=f"dm-{user_id}",
+            now=now,
+        )
+    return found
 
 
 def console(bot: LearnBot) -> ConsoleSender:

@@ -13,10 +13,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from bot.adapters.slack_sender import SlackSender, outbox_client
 from bot.config import Settings
+from bot.events import Button, ConversationRef, Reply
+from bot.wiring import slack_sender
 from nudges.clock import ManualClock
-from nudges.outbox import Dispatcher
+from nudges.outbox import Dispatcher, reply_payload
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import OutboxMessage
 from storage.outbox import enqueue_many, message_row, status_counts
@@ -40,11 +41,10 @@ def _fill(engine: Engine, count: int, *, channel: str | None = None) -> None:
             f"step:test:{n}",
             "slack",
             "step",
-            {
-                "text": f"Step {n} is ready",
-                "buttons": [["Done", "nudge_done", f"{n}|x", None]],
-                "to_user": f"U{n}",
-            },
+            reply_payload(
+                Reply(text=f"Step {n} is ready", buttons=(Button("Done", "nudge_done", f"{n}|x"),)),
+                to=ConversationRef("slack", f"U{n}", channel or f"D{n:05d}"),
+            ),
             NOW,
             channel_id=channel or f"D{n:05d}",
         )
@@ -57,7 +57,7 @@ def _fill(engine: Engine, count: int, *, channel: str | None = None) -> None:
 
 def _dispatcher(engine: Engine, fake: FakeSlack, clock: ManualClock, **options: object) -> Dispatcher:
     settings = Settings(slack_bot_token=TOKEN, slack_api_url=fake.url)
-    return Dispatcher(engine, {"slack": SlackSender(outbox_client(settings))}, clock, **options)  # type: ignore[arg-type]
+    return Dispatcher(engine, {"slack": slack_sender(settings)}, clock, **options)  # type: ignore[arg-type]
 
 
 def _rows(engine: Engine) -> list[OutboxMessage]:
@@ -142,13 +142,13 @@ def _env(db_url: str, fake: FakeSlack, config: Path) -> dict[str, str]:
 
 CLAIM_THEN_HANG = """
 import datetime as dt, sys, time
-from bot.adapters.slack_sender import SlackSender, outbox_client
 from bot.config import load_settings
+from bot.wiring import slack_sender
 from nudges.clock import SystemClock
 from nudges.outbox import Dispatcher
 from storage.db import make_engine
 settings = load_settings()
-sender = SlackSender(outbox_client(settings))
+sender = slack_sender(settings)
 engine = make_engine(settings.db_url)
 dispatcher = Dispatcher(engine, {"slack": sender}, SystemClock(), lease=dt.timedelta(seconds=2))
 print("claimed", len(dispatcher.claim()), flush=True)

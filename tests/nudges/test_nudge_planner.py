@@ -9,11 +9,12 @@ from sqlmodel import col, select
 
 from bot.app import LearnBot
 from bot.config import NudgePolicy
-from bot.events import Action, Button, Incoming
+from bot.events import Action, Button, ConversationRef, Incoming, Reply
+from bot.markup import bold
 from bot.router import Router
 from nudges.clock import ManualClock
 from nudges.hours import Window, next_slot, window_for
-from nudges.outbox import Dispatcher
+from nudges.outbox import Dispatcher, reply_payload
 from nudges.planner import capped_slot, plan
 from nudges.scheduler import run_tick
 from storage.models import Enrolment, OutboxMessage
@@ -82,9 +83,10 @@ def test_the_tick_sends_each_learner_their_step_at_nine_in_their_own_zone(
 
     assert run_tick(bot, {"console": sender}, at=at("2026-11-29T19:59:00Z")).dispatch.sent == 0
     first = run_tick(bot, {"console": sender}, at=at("2026-11-29T20:00:00Z"))
-    assert [m.to_user for _, m in sender.delivered] == ["tonga"]
+    assert [m.to.user_id for _, m in sender.delivered] == ["tonga"]
     reply = sender.delivered[0][1].reply
-    assert reply.text.startswith("Step 1 of 4 on your pathway *Feedback that helps*.")
+    assert reply.text.startswith("Step 1 of 4 on your pathway Feedback that helps.")
+    assert bold("Feedback that helps") in reply.text.spans  # type: ignore[attr-defined]
     assert "It supports Growing our people — Everyone gives and receives useful feedback" in reply.text
     assert reply.card is not None and reply.card.title == "Give useful feedback to a peer"
     assert reply.card.pillar == "Growing our people" and reply.card.impact
@@ -92,7 +94,7 @@ def test_the_tick_sends_each_learner_their_step_at_nine_in_their_own_zone(
     assert first.next_wake == at("2026-11-30T09:00:00Z")  # London's Monday morning
 
     run_tick(bot, {"console": sender}, at=at("2026-11-30T09:00:00Z"))
-    assert [m.to_user for _, m in sender.delivered] == ["tonga", "london"]
+    assert [m.to.user_id for _, m in sender.delivered] == ["tonga", "london"]
     run_tick(bot, {"console": sender}, at=at("2026-11-30T09:00:00Z"))  # the same time again: nothing new
     assert len(sender.delivered) == 2
     assert {tonga.id, london.id} == {row.user_id for row in _rows(bot)}
@@ -149,7 +151,7 @@ def test_snooze_moves_the_step_to_tomorrow_and_stop_cancels_what_is_queued(
             platform="console",
             kind="step",
             user_id=user_id,
-            payload={"text": "queued", "buttons": [], "to_user": "sam"},
+            payload=reply_payload(Reply(text="queued"), to=ConversationRef("console", "sam")),
             due_at=at("2026-12-02T09:00:00Z"),
         )
     stop = next(b for b in sender.delivered[-1][1].reply.buttons if b.name == "nudge_stop")
@@ -183,7 +185,7 @@ def test_not_now_waits_a_full_cadence(make_bot: MakeBot) -> None:
 
 def test_enqueue_twice_and_two_planners_at_once_make_one_row(make_bot: MakeBot, db_url: str) -> None:
     bot = make_bot(db_url)
-    row = {"text": "hi", "buttons": [], "to_user": "x"}
+    row = reply_payload(Reply(text="hi"), to=ConversationRef("console", "x"))
     with bot.session() as session:
         assert enqueue(
             session=session,
@@ -237,9 +239,7 @@ def _rows(bot: LearnBot) -> list[OutboxMessage]:
 
 
 def _admin(text: str) -> Incoming:
-    return Incoming(
-        platform="console", user_id="console-admin", text=text, channel_id="dm-console-admin", role="admin"
-    )
+    return Incoming(platform="console", user_id="console-admin", text=text, channel_id="dm-console-admin")
 
 
 def _msg(user: str, text: str) -> Incoming:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.adapters.slack_sender import SlackSender, outbox_client
 from bot.app import open_bot, prepare
 from bot.config import Settings
-from bot.events import Incoming
+from bot.events import Incoming, Mention
 from bot.router import Router
+from bot.wiring import slack_sender
 from nudges.clock import ManualClock
 from nudges.scheduler import run_tick
 from storage.models import StepProgress
@@ -22,23 +22,23 @@ from tests.slack_harness import SlackApp, posted_message, slack_settings, texts
 
 
 def test_a_slack_learner_gets_the_step_in_a_dm_and_done_is_recorded(
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     with FakeSlack() as fake:
-        settings = slack_settings(make_settings(), fake)
+        settings = slack_settings(make_settings(write_config(tmp_path, admins=["UADMIN"])), fake)
         prepare(settings)
         planner = open_bot(settings)
         planner.clock = ManualClock(at("2026-11-30T08:00:00Z"))
         admin = Incoming(
             platform="slack",
             user_id="UADMIN",
-            text="enrol <@U0LEARNER> in feedback-culture",
+            text="enrol @learner in feedback-culture",
             channel_id="DADMIN",
-            role="admin",
+            mentions=(Mention("U0LEARNER", "learner"),),
         )
-        assert "Enrolled U0LEARNER" in Router(planner).on_message(admin)[0].text
+        assert "Enrolled learner in feedback-culture" in Router(planner).on_message(admin)[0].text
 
-        sender = SlackSender(outbox_client(settings))
+        sender = slack_sender(settings)
         assert run_tick(planner, {"slack": sender}, at=at("2026-11-30T08:59:00Z")).dispatch.sent == 0
         assert run_tick(planner, {"slack": sender}, at=at("2026-11-30T09:00:00Z")).dispatch.sent == 1
         [opened] = fake.called("conversations.open")
@@ -132,9 +132,7 @@ def test_an_admin_announces_a_pathway_from_the_slack_form_and_it_lands_in_the_ch
 
         planner = open_bot(settings)
         fake.reset()
-        result = run_tick(
-            planner, {"slack": SlackSender(outbox_client(settings))}, at=at("2026-11-30T09:10:00Z")
-        )
+        result = run_tick(planner, {"slack": slack_sender(settings)}, at=at("2026-11-30T09:10:00Z"))
         assert result.campaign_posts == 2
         posts = {c.params["channel"]: texts(c.params["blocks"]) for c in fake.called("chat.postMessage")}
         assert set(posts) == {"C0GENERAL", "C0SALES"}

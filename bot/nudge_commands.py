@@ -8,28 +8,12 @@ import json
 import logging
 import resource
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bot.config import Settings
-
-log = logging.getLogger(__name__)
-
-
-def _senders(settings: Settings, clock: Any) -> tuple[dict[str, Any], Any]:
-    """A Slack sender when Slack is configured, and a console sender whose deliveries are printed."""
-    from bot.adapters.console import ConsoleSender
-
-    console = ConsoleSender(clock)
-    senders: dict[str, Any] = {"console": console}
-    if settings.slack_bot_token:
-        from bot.adapters.slack_sender import SlackSender, outbox_client
-
-        senders["slack"] = SlackSender(outbox_client(settings))
-    return senders, console
 
 
 def _when(text: str) -> dt.datetime:
@@ -43,24 +27,29 @@ def _when(text: str) -> dt.datetime:
 
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     """Run one planner and dispatcher pass, as if it were --at (default: now)."""
-    from bot.adapters.console import render_reply
+    from bot.adapters.console import ConsoleSender, render_reply
     from bot.app import open_bot
+    from bot.wiring import senders
     from nudges.clock import ManualClock
     from nudges.scheduler import run_tick
 
     bot = open_bot(settings)
     bot.clock = ManualClock(_when(args.at) if args.at else bot.clock.now())
-    senders, console = _senders(settings, bot.clock)
-    result = run_tick(bot, senders)
+    registered = senders(settings, bot.clock)
+    result = run_tick(bot, registered)
+    console = registered["console"]
+    assert isinstance(console, ConsoleSender)
     for when, message in console.delivered:
-        where = f"#{message.channel_id}" if message.to_user is None else f"DM {message.to_user}"
+        to = message.to
+        where = f"DM {to.user_id}" if to.user_id else f"#{to.channel_id}"
         print(f"── {when:%Y-%m-%d %H:%M} UTC · console · {where} ──")
         print("\n".join(render_reply(message.reply)))
     planned = result.plan
     print(
         f"tick at {result.at:%Y-%m-%dT%H:%M:%SZ}: enrolled {planned.enrolled}, planned {planned.steps} steps "
         f"and {planned.follow_ups} follow-ups ({planned.deferred_by_cap} held back by the weekly cap, "
-        f"{planned.opted_out} opted out), {result.campaign_posts} campaign posts; "
+        f"{planned.opted_out} opted out, {planned.unreachable} people unreachable), "
+        f"{result.campaign_posts} campaign posts; "
         f"sent {result.dispatch.sent}, retrying {result.dispatch.retried}, failed {result.dispatch.failed}"
     )
     if result.next_wake:
@@ -69,46 +58,27 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    """Queued, deferred, sending, sent, failed and cancelled counts, and what is due next."""
+    """Queued, deferred, sending, sent, failed and cancelled counts, unreachable people, what is due next."""
     from bot.app import open_bot
-    from nudges import campaigns
-    from nudges.clock import ManualClock, as_utc
-    from nudges.scheduler import plan_preview
-    from storage.outbox import next_due, recent_failures, status_counts
+    from bot.wiring import senders
+    from nudges.clock import ManualClock
+    from nudges.status import lines, summary
 
     bot = open_bot(settings)
     now = _when(args.at) if args.at else bot.clock.now()
     bot.clock = ManualClock(now)
     with bot.session() as session:
-        counts = status_counts(session=session, now=now)
-        due = next_due(session=session, limit=args.limit)
-        failures = recent_failures(session=session, limit=args.limit)
-        planned = plan_preview(bot, session, now)
-        stats = campaigns.stats(session=session, now=now)
-    if args.json:
-        print(json.dumps({"at": now.isoformat(), **counts}))
-        return 0
-    print(f"outbox at {now:%Y-%m-%d %H:%M} UTC")
-    for name, count in counts.items():
-        print(f"  {name:<10}{count:>8}")
-    print("next due:")
-    for row in due:
-        to = row.channel_id or row.payload.get("to_user")
-        print(
-            f"  {as_utc(row.due_at):%Y-%m-%d %H:%M} UTC  {row.kind:<10} {row.platform}:{to}"
-            f"  (attempts {row.attempts})"
+        status = summary(
+            session=session,
+            config=bot.config,
+            now=now,
+            senders=senders(settings, bot.clock),
+            limit=args.limit,
         )
-    if not due:
-        print("  nothing queued")
-    if planned:
-        print(f"next nudge the planner will send: {planned:%Y-%m-%d %H:%M} UTC")
-    for stat in stats:
-        if stat.next_at:
-            print(f"next post of campaign {stat.campaign.id}: {stat.next_at:%Y-%m-%d %H:%M} UTC")
-    if failures:
-        print("recent failures:")
-        for row in failures:
-            print(f"  {row.idempotency_key}: {row.last_error}")
+    if args.json:
+        print(json.dumps(status.as_json()))
+        return 0
+    print("\n".join(lines(status)))
     return 0
 
 
@@ -116,6 +86,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     """Deliver due outbox messages until none are left (or --seconds pass); prints one JSON summary line."""
     from sqlmodel import col, func, select
 
+    from bot.wiring import senders
     from nudges.clock import SystemClock
     from nudges.outbox import Dispatcher, DispatchResult
     from storage.db import make_engine, require_current, session_scope
@@ -125,12 +96,12 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.db_url)
     require_current(engine)  # no app.yaml or search index needed just to deliver
     clock = SystemClock()
-    senders, _ = _senders(settings, clock)
+    registered = senders(settings, clock)
     if args.platform:
-        senders = {name: sender for name, sender in senders.items() if name in args.platform}
+        registered = {name: sender for name, sender in registered.items() if name in args.platform}
     dispatcher = Dispatcher(
         engine,
-        senders,
+        registered,
         clock,
         batch=args.batch,
         workers=args.workers,
@@ -150,7 +121,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 left = session.exec(
                     select(func.count()).where(
                         col(OutboxMessage.status).in_([PENDING, SENDING]),
-                        col(OutboxMessage.platform).in_(list(senders)),
+                        col(OutboxMessage.platform).in_(list(registered)),
                     )
                 ).one()
             if not left:
@@ -171,32 +142,22 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def start_nudges(bot: Any, settings: Settings) -> Any:
-    """Start this process's scheduler (planner, dispatcher, campaign crons); the caller shuts it down."""
-    from nudges.scheduler import NudgeScheduler
-
-    senders, _ = _senders(settings, bot.clock)
-    senders.pop("console", None)  # a served bot has no terminal to show console messages on
-    scheduler = NudgeScheduler(bot, senders)
-    scheduler.start()
-    return scheduler
-
-
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the scheduler in this process (planner, dispatcher and campaign crons) until Ctrl-C."""
     from bot.app import open_bot
+    from bot.wiring import senders
     from nudges.scheduler import NudgeScheduler
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     bot = open_bot(settings)
-    senders, _ = _senders(settings, bot.clock)
-    scheduler = NudgeScheduler(bot, senders)
+    registered = senders(settings, bot.clock)
+    scheduler = NudgeScheduler(bot, registered)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()
-    print(f"learnbot nudges running for {', '.join(senders)} (Ctrl-C to stop)", flush=True)
+    print(f"learnbot nudges running for {', '.join(registered)} (Ctrl-C to stop)", flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:
@@ -233,7 +194,3 @@ def add_commands(commands: Any, settings_for: Callable[[argparse.Namespace], Set
     status.set_defaults(func=bind(cmd_status))
     run = sub.add_parser("run", help=cmd_run.__doc__, description=cmd_run.__doc__)
     run.set_defaults(func=bind(cmd_run))
-
-
-if __name__ == "__main__":  # pragma: no cover - `learnbot` is the entry point
-    sys.exit("use the learnbot command")

@@ -1,0 +1,27 @@
+"""The kinds of nudge the planner knows, in one list: adding a kind is one module and one line here.
+
+Each kind implements `nudges.kinds.base.Kind` (what could be sent and from when → outbox rows
+with idempotency keys). The planner asks every registered kind on every pass; personal kinds
+share the caps, working hours, quiet days and opt-out.
+"""
+
+from __future__ import annotations
+
+from nudges.kinds.base import Kind, Message, Pending, Planning
+from nudges.kinds.campaign import CampaignPosts
+from nudges.kinds.follow_up import FollowUps
+from nudges.kinds.step import Steps
+
+KINDS: list[Kind] = [
+    Steps(),
+    FollowUps(),
+    CampaignPosts(),
+]
+
+
+def personal_names(kinds: list[Kind] | None = None) -> tuple[str, ...]:
+    """The outbox kinds sent to one person (counted by the weekly cap, cancelled by 'Stop nudges')."""
+    return tuple(kind.name for kind in (KINDS if kinds is None else kinds) if kind.personal)
+
+
+__all__ = ["KINDS", "Kind", "Message", "Pending", "Planning", "personal_names"]
