@@ -1,0 +1,58 @@
+"""The outbox's Slack sender against the fake Web API: where each reference leads, what comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.adapters.slack.sender import SlackSender, outbox_client
+from bot.config import Settings
+from bot.events import ConversationRef, Reply
+from bot.markup import Text, bold
+from nudges.outbox import DeliveryError, Outbound
+from tests.fake_slack import FakeSlack
+from tests.slack_harness import texts
+
+
+@pytest.fixture
+def sender(settings: Settings, fake: FakeSlack) -> Iterator[SlackSender]:
+    yield SlackSender(outbox_client(settings))
+
+
+def _out(to: ConversationRef, key: str = "k1") -> Outbound:
+    reply = Reply(text=Text("Step 1 on ", bold("Feedback *that* helps"), " <!channel>"))
+    return Outbound(key=key, kind="pathway_step", to=to, reply=reply)
+
+
+def test_a_channel_post_goes_to_the_channel_and_returns_the_ts(sender: SlackSender, fake: FakeSlack) -> None:
+    ts = sender.send(_out(ConversationRef("slack", "", channel_id="C0GEN", data={"team": "T0001"})))
+    [post] = fake.called("chat.postMessage")
+    assert ts == post.response["ts"] and post.params["channel"] == "C0GEN"
+    assert texts(post.params["blocks"]) == "Step 1 on *Feedback that helps* &lt;!channel&gt;"
+    assert post.params["metadata"] == {"event_type": "learnbot_outbox", "event_payload": {"key": "k1"}}
+    assert fake.called("conversations.open") == []
+
+
+def test_a_dm_uses_the_known_channel_or_opens_one_once(sender: SlackSender, fake: FakeSlack) -> None:
+    sender.send(_out(ConversationRef("slack", "U0A", channel_id="D0A")))
+    assert fake.called("conversations.open") == []
+    sender.send(_out(ConversationRef("slack", "U0B"), key="k2"))
+    sender.send(_out(ConversationRef("slack", "U0B"), key="k3"))
+    [opened] = fake.called("conversations.open")
+    assert opened.params["users"] == "U0B"
+    assert [c.params["channel"] for c in fake.called("chat.postMessage")] == ["D0A", "DU0B", "DU0B"]
+
+
+def test_slack_errors_become_retry_or_give_up(sender: SlackSender, fake: FakeSlack) -> None:
+    fake.rate_limit("chat.postMessage", retry_after=7)
+    with pytest.raises(DeliveryError) as limited:
+        sender.send(_out(ConversationRef("slack", "", channel_id="C0GEN")))
+    assert (limited.value.retry_after, limited.value.permanent) == (7.0, False)
+    fake.fail("chat.postMessage", "channel_not_found")
+    with pytest.raises(DeliveryError) as gone:
+        sender.send(_out(ConversationRef("slack", "", channel_id="C0GONE")))
+    assert gone.value.permanent and "channel_not_found" in gone.value.reason
+    with pytest.raises(DeliveryError) as nowhere:
+        sender.send(_out(ConversationRef("slack", "")))
+    assert nowhere.value.permanent
