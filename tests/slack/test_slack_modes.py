@@ -21,7 +21,7 @@ from bot.adapters.slack.server import socket_mode_handler
 from bot.app import open_bot, prepare
 from bot.config import Settings
 from bot.router import Router
-from storage.models import Feedback, SlackInstallation
+from storage.models import ConversationReference, Feedback, SlackInstallation
 from tests.fake_slack import FakeSlack, FakeSocketMode, event_body, payload_body, post, sign
 from tests.slack_harness import SECRET, SlackApp, posted_message, slack_settings, texts
 
@@ -69,6 +69,9 @@ def test_a_workspace_installs_through_oauth_and_is_answered_with_its_own_token(
         with app.adapter.router.bot.session() as session:
             [installed] = session.exec(select(SlackInstallation)).all()
         assert (installed.team_id, installed.user_id) == ("T0002", "U0INSTALLER")
+        with app.adapter.router.bot.session() as session:  # the installer can be messaged from now on
+            [ref] = session.exec(select(ConversationReference)).all()
+        assert (ref.platform, ref.platform_user_id, ref.data) == ("slack", "U0INSTALLER", {"team": "T0002"})
 
         event = {
             "type": "app_mention",

@@ -56,3 +56,14 @@ def test_slack_errors_become_retry_or_give_up(sender: SlackSender, fake: FakeSla
     with pytest.raises(DeliveryError) as nowhere:
         sender.send(_out(ConversationRef("slack", "")))
     assert nowhere.value.permanent
+
+
+def test_with_several_workspaces_each_message_uses_its_workspaces_token(
+    fake: FakeSlack, settings: Settings
+) -> None:
+    tokens = {"T0002": "xoxb-beta"}
+    sender = SlackSender(
+        outbox_client(settings.model_copy(update={"slack_bot_token": None})), token_for=tokens.get
+    )
+    sender.send(_out(ConversationRef("slack", "U0B", data={"team": "T0002"})))
+    assert [c.token for c in fake.calls] == ["xoxb-beta", "xoxb-beta"]  # conversations.open, chat.postMessage

@@ -26,7 +26,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
@@ -44,9 +45,10 @@ from bot.adapters.slack.manifest import (
     SCOPES,
     SHORTCUT,
 )
-from bot.adapters.slack.people import People
+from bot.adapters.slack.people import People, reach
 from bot.adapters.slack.sender import SlackSender, outbox_client
 from bot.config import Settings
+from bot.events import Who
 
 if TYPE_CHECKING:
     from bot.router import Router
@@ -67,6 +69,8 @@ __all__ = [
     "make_client",
     "outbox_client",
 ]
+
+log = logging.getLogger(__name__)
 
 # Measured (benchmarks/slack_http.py): more threads fight over the GIL and DB pool, and acks slow first.
 LISTENER_THREADS = 8
@@ -111,4 +115,20 @@ class SlackAdapter:
             redirect_uri_path=REDIRECT_PATH,
             installation_store=installation_store(engine, client_id),
             state_store=state_store(engine),
+            callback_options=CallbackOptions(success=self._installed, failure=_failed),
         )
+
+    def _installed(self, args: SuccessArgs) -> BoltResponse:
+        """A workspace installed learnbot: remember how to reach the installer, then Bolt's own page."""
+        installed = args.installation
+        if installed.user_id:
+            who = Who(PLATFORM, installed.user_id, workspace=installed.team_id)
+            try:
+                self.router.on_contact(who, reach(who))
+            except Exception:
+                log.exception("remembering the installer %s failed", installed.user_id)
+        return args.default.success(args)
+
+
+def _failed(args: FailureArgs) -> BoltResponse:
+    return args.default.failure(args)

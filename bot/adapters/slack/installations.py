@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
@@ -147,3 +148,14 @@ def installation_store(engine: Engine, client_id: str) -> DatabaseInstallationSt
 def state_store(engine: Engine) -> DatabaseOAuthStateStore:
     """OAuth states on learnbot's database, so any replica can finish an install another began."""
     return DatabaseOAuthStateStore(engine)
+
+
+def bot_tokens(engine: Engine, client_id: str) -> Callable[[str | None], str | None]:
+    """A workspace's bot token from its newest install, for the outbox sender (several workspaces)."""
+    store = installation_store(engine, client_id)
+
+    def token_for(team: str | None) -> str | None:
+        bot = store.find_bot(enterprise_id=None, team_id=team) if team else None
+        return bot.bot_token if bot else None
+
+    return token_for

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 import urllib.error
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -57,16 +59,24 @@ class SlackSender:
     platform = "slack"
     min_interval = 1.0
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(
+        self, client: WebClient, *, token_for: Callable[[str | None], str | None] | None = None
+    ) -> None:
+        """`token_for(team)` gives each workspace's bot token (see `installations.bot_tokens`)."""
         self.client = client
-        self._dms: dict[str, str] = {}
+        self.token_for = token_for
+        self._dms: dict[tuple[str | None, str], str] = {}
         self._lock = threading.Lock()
 
     def send(self, outbound: Outbound) -> str | None:
         channel_id, user_id = _where(outbound)
+        team = (getattr(getattr(outbound, "to", None), "data", None) or {}).get("team")
+        token = self.token_for(team) if self.token_for else None
+        auth: dict[str, Any] = {"token": token} if token else {}
         try:
-            channel = channel_id or self._dm(user_id)
+            channel = channel_id or self._dm(user_id, team, auth)
             posted = self.client.chat_postMessage(
+                **auth,
                 channel=channel,
                 blocks=kit.reply_blocks(outbound.reply),
                 text=kit.fallback_text(outbound.reply),
@@ -81,17 +91,17 @@ class SlackSender:
         ts = posted.get("ts")
         return str(ts) if ts else None
 
-    def _dm(self, user: str | None) -> str:
+    def _dm(self, user: str | None, team: str | None, auth: dict[str, Any]) -> str:
         """The DM channel with a user (conversations.open, remembered), for users never seen in a DM."""
         if not user:
             raise DeliveryError("no channel and no user to open a DM with", permanent=True)
         with self._lock:
-            known = self._dms.get(user)
+            known = self._dms.get((team, user))
         if known:
             return known
-        channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+        channel = str(self.client.conversations_open(users=user, **auth)["channel"]["id"])
         with self._lock:
-            self._dms[user] = channel
+            self._dms[(team, user)] = channel
         return channel
 
 
