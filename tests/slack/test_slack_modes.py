@@ -224,3 +224,19 @@ def test_serve_refuses_to_start_without_its_secrets_and_names_them(
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-only")
     assert main(["--config", str(settings.config_path), "serve"]) == 2
     assert "SLACK_BOT_TOKEN is not set (Socket Mode needs the bot token)" in capsys.readouterr().err
+
+
+def test_the_slack_package_is_small_modules_with_public_names_only() -> None:
+    import ast
+
+    from bot.adapters import slack
+
+    assert all(getattr(slack, name) is not None for name in slack.__all__)
+    folder = ROOT / "bot" / "adapters" / "slack"
+    for module in folder.glob("*.py"):
+        source = module.read_text()
+        assert len(source.splitlines()) <= 220, f"{module.name} no longer fits on a screen or two"
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot.adapters.slack"):
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                assert not private, f"{module.name} imports private {private} from {node.module}"

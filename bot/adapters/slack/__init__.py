@@ -32,7 +32,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.adapters.slack.delivery import Place, deliver, retry_handlers
-from bot.adapters.slack.installations import installation_store, state_store
+from bot.adapters.slack.installations import bot_tokens, installation_store, state_store
 from bot.adapters.slack.interactions import Interactions
 from bot.adapters.slack.listeners import MessageListeners
 from bot.adapters.slack.manifest import (
@@ -65,6 +65,7 @@ __all__ = [
     "Place",
     "SlackAdapter",
     "SlackSender",
+    "bot_tokens",
     "deliver",
     "make_client",
     "outbox_client",
