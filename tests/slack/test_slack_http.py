@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bot.app import prepare
 from bot.config import Settings
-from storage.models import ConversationReference, Feedback, ProcessedEvent, Question, User
+from storage.models import ConversationReference, Feedback, Person, ProcessedEvent, Question
 from tests.fake_slack import FakeSlack, event_body, sign
 from tests.slack_harness import SECRET, TOKEN, SlackApp, buttons, posted_message, rows, slack_settings, texts
 
@@ -55,7 +55,7 @@ def test_a_direct_message_is_answered_in_the_dm_and_remembered_for_nudges(
     assert call.params["channel"] == "D0DM" and "thread_ts" not in call.params
     assert "Summarise data with Excel pivot tables" in texts(call.params["blocks"])
     assert [ref.channel_id for ref in rows(slack, ConversationReference)] == ["D0DM"]
-    [user] = rows(slack, User)
+    [user] = rows(slack, Person)
     assert (user.display_name, user.timezone) == ("user U0LEARNER", "Europe/London")  # nudges use it
     [info] = fake.called("users.info")
     assert info.params["user"] == "U0LEARNER"
