@@ -201,7 +201,7 @@ def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the Slack app: HTTP on --port at /slack/events, or Socket Mode when SLACK_APP_TOKEN is set."""
     from bot.adapters.slack import EVENTS_PATH, INSTALL_PATH, SlackAdapter
-    from bot.adapters.slack_server import http_server, socket_mode_handler
+    from bot.adapters.slack.server import http_server, socket_mode_handler
     from bot.app import open_bot
     from bot.router import Router
 
@@ -219,7 +219,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name in ("slack_sdk", "slack_bolt", "learnbot.bolt"):  # their debug lines can carry payloads
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
     adapter = SlackAdapter(Router(open_bot(settings)), settings)
-    from nudges.cli import start_nudges  # this replica's planner, dispatcher and campaign crons
+    from bot.wiring import start_nudges  # this replica's planner, dispatcher and campaign crons
 
     nudges = None if args.no_nudges else start_nudges(adapter.router.bot, settings)
     try:
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.set_defaults(func=cmd_eval)
 
-    from nudges.cli import add_commands  # tick, dispatch, nudges status|run
+    from bot.nudge_commands import add_commands  # tick, dispatch, nudges status|run
 
     add_commands(commands, _settings)
     return parser

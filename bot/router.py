@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlmodel import Session
 
@@ -60,6 +61,12 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "campaign_details": campaigns.on_details,
 }
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+
+
+def _printable(text: str | None) -> str | None:
+    """Text without control characters (a NUL would not even fit in PostgreSQL text)."""
+    return None if text is None else text.translate(_CONTROL)
 
 
 class Router:
@@ -85,6 +92,7 @@ class Router:
         return caller
 
     def on_message(self, incoming: Incoming) -> list[Reply]:
+        incoming = replace(incoming, text=_printable(incoming.text), user_name=_printable(incoming.user_name))
         with self.bot.session() as session:
             if incoming.event_id and not first_delivery(session=session, event_id=incoming.event_id):
                 log.info("dropping duplicate event %s", incoming.event_id)
