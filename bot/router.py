@@ -19,7 +19,7 @@ from bot.events import Action, Announcement, Catalogue, ConversationRef, HomeVie
 from handlers import admin, campaigns, nudges
 from handlers.answer import answer_question
 from handlers.browse import browse
-from handlers.commands import show_gaps, show_help
+from handlers.commands import GAPS_ADMINS_ONLY, show_gaps, show_help
 from handlers.feedback import on_feedback
 from handlers.home import home_view
 from handlers.passive import PassiveLimiter, suggest
@@ -104,7 +104,7 @@ class Router:
             said = incoming.text.strip().lower().lstrip("/")
             privileged = ADMIN_COMMANDS.get(said) or admin.match(incoming)
             if privileged is not None and said in ADMIN_COMMANDS and not caller.is_admin:
-                return [Reply(text=ADMINS_ONLY)]
+                return [Reply(text=GAPS_ADMINS_ONLY)]
             if privileged is not None and caller.is_admin:
                 if not incoming.is_direct:
                     return [Reply(text=IN_PRIVATE, ephemeral=True)]

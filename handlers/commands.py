@@ -35,6 +35,9 @@ ADMIN_HELP = Text(
 )
 
 
+GAPS_ADMINS_ONLY = "Only L&D admins can see content gaps. Ask me a question instead!"
+
+
 def show_help(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     return [Reply(text=HELP + ADMIN_HELP if caller.is_admin else HELP)]
 

@@ -88,7 +88,8 @@ def test_in_a_channel_the_answer_goes_in_a_thread(chat: ConsoleChat) -> None:
     assert chat.handle_line("share my outlook calendar").startswith("learnbot ▸ (in thread) ")
     [question] = rows(chat, Question)
     assert (question.channel_id, question.thread_id) == ("sales", "thread-1")
-    assert rows(chat, ConversationReference) == []
+    # Every contact refreshes how to reach the person later: their DM, not the channel.
+    assert [ref.channel_id for ref in rows(chat, ConversationReference)] == ["dm-console-learner"]
 
 
 def test_help_console_commands_and_bad_choices(chat: ConsoleChat) -> None:

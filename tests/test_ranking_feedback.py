@@ -10,9 +10,9 @@ from bot.app import open_bot
 from bot.config import Settings
 from bot.router import Router
 from content_index.feedback import FeedbackSignals
-from storage.enrolments import enrol, mark_started
+from nudges.pathways import join, start_step
 from storage.models import utcnow
-from storage.users import ensure_user
+from storage.people import identify
 
 PEER = "Give useful feedback to a peer"
 QUESTION = "how do I give feedback to a peer"
@@ -96,11 +96,18 @@ def test_completions_stored_by_pathways_promote_a_lesson_after_a_restart(
 ) -> None:
     with chat.router.bot.session() as session:
         for n in range(5):
-            user = ensure_user(session=session, platform="console", platform_user_id=f"learner-{n}")
-            enrolment, _ = enrol(session=session, user_id=user.id, pathway_id="feedback-culture")
+            user = identify(session=session, platform="console", platform_user_id=f"learner-{n}")
+            assert user.id is not None
+            enrolment, _ = join(
+                session=session,
+                user_id=user.id,
+                pathway_id="feedback-culture",
+                joined_by="self",
+                now=utcnow(),
+            )
             session.flush()
-            progress = mark_started(
-                session=session, enrolment_id=enrolment.id, content_id="hard-conversations"
+            progress = start_step(
+                session=session, enrolment=enrolment, content_id="hard-conversations", now=utcnow()
             )
             progress.completed_at = utcnow()
     restarted = open_bot(make_settings())

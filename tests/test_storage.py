@@ -13,8 +13,8 @@ from storage.db import current_revision, head_revision, make_engine, session_sco
 from storage.events import first_delivery, prune_processed_events
 from storage.models import Feedback, Pathway, PathwayStep, Pillar, ProcessedEvent
 from storage.pathways import pathway_steps
+from storage.people import identify, references, remember_reference, set_attributes
 from storage.questions import answers_shown, content_gaps, record_feedback, record_question
-from storage.users import ensure_user, remember_conversation
 
 
 def item(item_id: str, title: str, **extra: object) -> SourceItem:
@@ -29,7 +29,8 @@ def test_upgrade_creates_every_table_and_is_repeatable(db_url: str) -> None:
     assert upgrade(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
     assert {
-        "user",
+        "person",
+        "identity",
         "contentitem",
         "pathway",
         "pathwaystep",
@@ -82,8 +83,11 @@ def test_questions_answers_feedback_and_gaps(db_url: str) -> None:
     with session_scope(engine) as session:
         upsert_item(session=session, item=item("pivots", "Pivot tables"), existing=None)
         upsert_item(session=session, item=item("charts", "Charts"), existing=None)
-        user = ensure_user(session=session, platform="slack", platform_user_id="U1", display_name="Ana")
-        remember_conversation(session=session, user=user, platform="slack", channel_id="D1")
+        user = identify(session=session, platform="slack", platform_user_id="U1", display_name="Ana")
+        assert user.id is not None
+        remember_reference(
+            session=session, person_id=user.id, platform="slack", platform_user_id="U1", channel_id="D1"
+        )
         answered = record_question(
             session=session,
             user_id=user.id,
@@ -117,7 +121,9 @@ def test_questions_answers_feedback_and_gaps(db_url: str) -> None:
             question_id=answered.id,
         )
     with session_scope(engine) as session:
-        assert ensure_user(session=session, platform="slack", platform_user_id="U1").display_name == "Ana"
+        assert identify(session=session, platform="slack", platform_user_id="U1").display_name == "Ana"
+        [ref] = references(session=session, person_ids=[user.id])[user.id]
+        assert (ref.platform, ref.platform_user_id, ref.channel_id) == ("slack", "U1", "D1")
         assert [(a.content_id, a.rank) for a in answers_shown(session=session, question_id=answered.id)] == [
             ("pivots", 0),
             ("charts", 1),
@@ -157,18 +163,50 @@ def test_an_event_id_is_handled_once_even_after_a_restart(db_url: str) -> None:
         assert first_delivery(session=session, event_id="slack:Ev2")
 
 
-def test_a_stored_role_is_not_overwritten_by_the_chat_role(db_url: str) -> None:
+def test_a_stored_role_is_not_overwritten_by_chatting(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
     with session_scope(engine) as session:
-        ensure_user(session=session, platform="slack", platform_user_id="U9", role="support")
+        person = identify(session=session, platform="slack", platform_user_id="U9")
+        set_attributes(session=session, person=person, role="support", team="emea")
     with session_scope(engine) as session:
-        user = ensure_user(session=session, platform="slack", platform_user_id="U9", role="learner")
-        assert user.role == "support"
-        assert (
-            ensure_user(session=session, platform="slack", platform_user_id="U10", role="learner").role
-            == "learner"
-        )
+        again = identify(session=session, platform="slack", platform_user_id="U9", display_name="Kim")
+        assert (again.role, again.team, again.display_name) == ("support", "emea", "Kim")
+
+
+def test_two_first_messages_at_once_make_one_person(db_url: str) -> None:
+    """Two replicas (two sessions) see a new person at the same moment: one person, no error."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with session_scope(engine) as first, session_scope(engine) as _:
+        made = identify(session=first, platform="slack", platform_user_id="U77", email="kim@acme.example")
+        assert made.id is not None
+    import threading
+
+    results: list[int | None] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def arrive() -> None:
+        try:
+            barrier.wait()
+            with session_scope(engine) as session:
+                person = identify(session=session, platform="slack", platform_user_id="U78")
+                results.append(person.id)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=arrive) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_scope(engine) as session:
+        from storage.models import Identity
+
+        rows = list(session.exec(select(Identity).where(Identity.platform_user_id == "U78")))
+    assert len(rows) == 1 and set(results) == {rows[0].person_id}
 
 
 def test_old_event_ids_are_pruned_but_recent_ones_still_block_duplicates(db_url: str) -> None:
