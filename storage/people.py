@@ -264,7 +264,7 @@ def remember_reference(
     data: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    """Store (or refresh) how to reach this person on this platform; a known channel is kept if none is given."""
+    """Store (or refresh) how to reach this person on this platform; a known channel stays if none given."""
     now = now or utcnow()
     existing = session.exec(
         select(ConversationReference).where(

@@ -143,6 +143,8 @@ def test_deleting_a_lesson_a_pathway_uses_warns_and_never_takes_the_bot_down(
     assert "pathways[0].steps[2]: lesson 'hard-conversations' is no longer in the library" in err
 
     bot = open_bot(Settings(data_dir=data_dir, config_path=config))  # serve, chat and tick start
-    admin = Incoming(platform="console", user_id="console-admin", text="pathway feedback-culture", channel_id="dm")
+    admin = Incoming(
+        platform="console", user_id="console-admin", text="pathway feedback-culture", channel_id="dm"
+    )
     [reply] = Router(bot).on_message(admin)
     assert "3. hard-conversations — missing from the library: learners skip this step" in (reply.quote or "")

@@ -143,7 +143,9 @@ def test_a_nul_byte_or_an_overlong_url_skips_that_file_and_keeps_the_rest(
     nul = lesson(folder, "nul", "A lesson pasted from a PDF")
     nul.write_text(nul.read_text().replace("Steps go here.", "Steps\x00go here."))
     long_url = lesson(folder, "long-url", "A lesson with a very long link")
-    long_url.write_text(long_url.read_text().replace("---\n#", f"url: https://e.example/{'a' * 2100}\n---\n#"))
+    long_url.write_text(
+        long_url.read_text().replace("---\n#", f"url: https://e.example/{'a' * 2100}\n---\n#")
+    )
 
     summary = prepare(settings)
 

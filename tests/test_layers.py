@@ -53,7 +53,9 @@ def test_cycles_platform_sdks_and_adapters_importing_each_other_are_caught(tmp_p
             "bot/adapters/__init__.py": "",
             "bot/adapters/console.py": "from bot.adapters.slack import blocks\n",
             "bot/adapters/slack/__init__.py": "",
-            "bot/adapters/slack/blocks.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import handlers.a\n",
+            "bot/adapters/slack/blocks.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import handlers.a\n"
+            ),
         },
     )
     found = violations(root)

@@ -65,9 +65,10 @@ def _fill(engine: sa.Engine) -> dict[str, int]:
             table = meta.tables[name]
             row = dict(values)
             for column in table.columns:
-                if column.name not in row and not column.nullable and column.server_default is None:
-                    if not (column.primary_key and isinstance(column.type, sa.Integer)):
-                        row[column.name] = _filler(column)
+                needed = not column.nullable and column.server_default is None
+                generated = column.primary_key and isinstance(column.type, sa.Integer)
+                if column.name not in row and needed and not generated:
+                    row[column.name] = _filler(column)
             connection.execute(table.insert().values(**row))
     return _counts(engine)
 
@@ -136,7 +137,8 @@ def test_the_upgraded_database_enforces_people_as_owners(db_url: str) -> None:
         try:
             connection.execute(
                 sa.text(
-                    "INSERT INTO question (user_id, platform, channel_id, text, answered, confidence, asked_at)"
+                    "INSERT INTO question"
+                    " (user_id, platform, channel_id, text, answered, confidence, asked_at)"
                     " VALUES (999, 'slack', '', 'q', true, 0, :t)"
                 ),
                 {"t": T},
