@@ -189,9 +189,12 @@ class CsvSource(_Strict):
 
 
 class LmsPackagesSource(_Strict):
+    """SCORM / cmi5 packages; `base_url` is where the LMS serves them (relative launch paths go under it)."""
+
     name: Id
     type: Literal["lms_packages"]
     path: str
+    base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
 ContentSource = Annotated[MarkdownSource | CsvSource | LmsPackagesSource, Field(discriminator="type")]

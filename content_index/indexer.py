@@ -74,7 +74,7 @@ def scan_source(source: ContentSource, config: AppConfig, *, progress: bool = Fa
             path, source=source.name, columns=source.columns, list_separator=source.list_separator
         )
     if isinstance(source, LmsPackagesSource):
-        return read_lms_packages(path, source=source.name)
+        return read_lms_packages(path, source=source.name, base_url=source.base_url)
     raise TypeError(f"unknown source type {type(source).__name__}")
 
 

@@ -291,7 +291,9 @@ def test_empty_missing_binary_and_non_utf8_files_are_one_problem_each(tmp_path: 
 
 def test_real_samples_read_without_problems() -> None:
     catalogue = read_csv_catalogue(SAMPLES / "catalogue.csv", source="lms", columns=LMS_COLUMNS)
-    packages = read_lms_packages(SAMPLES / "packages", source="packages")
+    packages = read_lms_packages(
+        SAMPLES / "packages", source="packages", base_url="https://lms.example.com/p"
+    )
 
     assert catalogue.problems == []
     assert packages.problems == []

@@ -9,6 +9,8 @@ from pathlib import Path
 from content_index.sources.base import SourceItem
 from content_index.sources.lms_packages import read_lms_packages
 
+BASE = "https://lms.example.com/lms"
+
 SCORM_2004 = """<?xml version="1.0" encoding="UTF-8"?>
 <manifest identifier="MANIFEST-NEG" version="1"
           xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"
@@ -135,7 +137,7 @@ def test_scorm_2004_folder_package_with_learnbot_yaml(tmp_path: Path) -> None:
     root = tmp_path / "packages"
     write_folder(root, "negotiation", {"imsmanifest.xml": SCORM_2004, "learnbot.yaml": LEARNBOT_YAML})
 
-    result = read_lms_packages(root, source="lms-packages")
+    result = read_lms_packages(root, source="lms-packages", base_url=BASE)
 
     assert result.problems == []
     assert [(i.id, i.kind, i.title) for i in result.items] == [
@@ -145,10 +147,14 @@ def test_scorm_2004_folder_package_with_learnbot_yaml(tmp_path: Path) -> None:
     ]  # the glossary item points at an asset, not a SCO
     course, prepare, bargain = result.items
     assert course.summary == "Prepare, bargain and close."  # English preferred over the first (French)
-    assert course.url == "/lms/negotiation/content/prepare/index.html"  # opens at its first SCO
+    assert (
+        course.url == "https://lms.example.com/lms/negotiation/content/prepare/index.html"
+    )  # opens at its first SCO
     assert course.duration_minutes == 25  # 10 + 15 (14m30s rounded up)
-    assert prepare.url == "/lms/negotiation/content/prepare/index.html"
-    assert bargain.url == "/lms/negotiation/content/bargain/start.html?mode=normal&step=2"
+    assert prepare.url == "https://lms.example.com/lms/negotiation/content/prepare/index.html"
+    assert (
+        bargain.url == "https://lms.example.com/lms/negotiation/content/bargain/start.html?mode=normal&step=2"
+    )
     assert (prepare.duration_minutes, bargain.duration_minutes) == (10, 15)
     for item in result.items:
         assert item.source == "lms-packages"
@@ -166,7 +172,7 @@ def test_learnbot_yaml_duration_wins_over_the_manifest(tmp_path: Path) -> None:
         root, "negotiation", {"imsmanifest.xml": SCORM_2004, "learnbot.yaml": "duration_minutes: 5\n"}
     )
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.problems == []
     assert [item.duration_minutes for item in result.items] == [5, 5, 5]
@@ -176,7 +182,7 @@ def test_scorm_12_namespaces_nested_items_and_absolute_launch_links(tmp_path: Pa
     root = tmp_path / "packages"
     write_folder(root, "Office Safety", {"imsmanifest.xml": SCORM_12})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.problems == []
     items = by_id(result.items)
@@ -185,7 +191,7 @@ def test_scorm_12_namespaces_nested_items_and_absolute_launch_links(tmp_path: Pa
     assert items["office-safety-org1"].duration_minutes is None  # not every SCO says how long it takes
     fire = items["office-safety-sco-fire"]
     assert (fire.kind, fire.title, fire.duration_minutes) == ("sco", "Fire Drills", 20)
-    assert fire.url == "/lms/Office%20Safety/fire/index.htm"
+    assert fire.url == "https://lms.example.com/lms/Office%20Safety/fire/index.htm"
     assert items["office-safety-sco-ergo"].url == "https://cdn.example.com/ergo/launch.html"
     assert fire.pillar is None and fire.skills == []  # no learnbot.yaml: nothing invented
 
@@ -202,7 +208,7 @@ def test_cmi5_zip_package_with_langstrings_and_blocks(tmp_path: Path) -> None:
         },
     )
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.problems == []
     course, phishing, passwords = result.items
@@ -218,7 +224,7 @@ def test_cmi5_zip_package_with_langstrings_and_blocks(tmp_path: Path) -> None:
         "Spotting Phishing",
     )
     assert phishing.summary == "Five signs of a phishing email."
-    assert phishing.url == "/lms/security-awareness/phishing/index.html"
+    assert phishing.url == "https://lms.example.com/lms/security-awareness/phishing/index.html"
     assert passwords.title == "Mots de passe"  # no English: the first one
     assert passwords.url == "https://cdn.example.com/passwords/"
     assert all(item.pillar == "customer-trust" and item.audience == ["everyone"] for item in result.items)
@@ -232,8 +238,8 @@ def test_ids_are_stable_across_runs(tmp_path: Path) -> None:
     write_folder(root, "negotiation", {"imsmanifest.xml": SCORM_2004})
     write_zip(root, "security.zip", {"cmi5.xml": CMI5})
 
-    first = read_lms_packages(root, source="lms")
-    second = read_lms_packages(root, source="lms")
+    first = read_lms_packages(root, source="lms", base_url=BASE)
+    second = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert [i.id for i in first.items] == [i.id for i in second.items]
     assert [i.content_hash for i in first.items] == [i.content_hash for i in second.items]
@@ -245,7 +251,7 @@ def test_malformed_xml_is_one_problem_with_line_and_other_packages_still_read(tm
     write_folder(root, "broken", {"imsmanifest.xml": broken})
     write_folder(root, "good", {"imsmanifest.xml": SCORM_12})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert [item.title for item in result.items] == ["Office Safety", "Fire Drills", "Desk Ergonomics"]
     [problem] = result.problems
@@ -262,7 +268,7 @@ def test_malformed_xml_in_a_zip_names_the_zip(tmp_path: Path) -> None:
     root = tmp_path / "packages"
     write_zip(root, "broken.zip", {"cmi5.xml": "<courseStructure>\n<course>\n</courseStructure>"})
 
-    [problem] = read_lms_packages(root, source="lms").problems
+    [problem] = read_lms_packages(root, source="lms", base_url=BASE).problems
 
     assert problem.path == "packages/broken.zip/cmi5.xml"
     assert problem.line == 3
@@ -274,7 +280,7 @@ def test_missing_manifest_and_nested_manifest_are_problems(tmp_path: Path) -> No
     write_zip(root, "wrapped.zip", {"course/imsmanifest.xml": SCORM_12})
     (root / "notes.txt").write_text("not a package, ignored", encoding="utf-8")
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.items == []
     assert [p.path for p in result.problems] == ["packages/no-manifest", "packages/wrapped.zip"]
@@ -292,7 +298,7 @@ def test_manifest_without_title_is_one_problem(tmp_path: Path) -> None:
         {"cmi5.xml": CMI5.replace("Security Awareness", "").replace("Sicherheitsbewusstsein", "")},
     )
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.items == []
     assert [p.path for p in result.problems] == [
@@ -309,7 +315,7 @@ def test_a_bad_sco_is_a_problem_and_its_siblings_are_still_read(tmp_path: Path) 
     write_folder(root, "safety", {"imsmanifest.xml": escaping})
     write_folder(root, "negotiation", {"imsmanifest.xml": untitled})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     items = by_id(result.items)
     assert list(items) == [
@@ -336,7 +342,7 @@ def test_bad_learnbot_yaml_is_one_problem_for_the_package(tmp_path: Path) -> Non
     )
     write_folder(root, "bad-yaml", {"imsmanifest.xml": SCORM_12, "learnbot.yaml": "pillar: [unclosed\n"})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.items == []
     # the problem names the package, so the indexer keeps the package's stored items meanwhile
@@ -357,7 +363,7 @@ def test_a_non_zip_file_named_zip_is_a_problem_not_a_crash(tmp_path: Path) -> No
     )
     write_zip(root, "good.zip", {"cmi5.xml": CMI5})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert [i.title for i in result.items if i.kind == "course"] == ["Security Awareness"]
     assert [p.path for p in result.problems] == ["packages/fake.zip", "packages/truncated.zip"]
@@ -373,7 +379,7 @@ def test_zip_slip_member_names_are_never_extracted(tmp_path: Path) -> None:
     )
     write_zip(root, "only-outside.zip", {"../imsmanifest.xml": SCORM_12})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert [i.title for i in result.items if i.kind == "course"] == ["Security Awareness"]
     [problem] = result.problems
@@ -387,7 +393,7 @@ def test_huge_manifest_in_a_zip_is_refused(tmp_path: Path) -> None:
     padding = "<!--" + "x" * (6 * 1024 * 1024) + "-->"
     write_zip(root, "bomb.zip", {"imsmanifest.xml": SCORM_12 + padding})
 
-    [problem] = read_lms_packages(root, source="lms").problems
+    [problem] = read_lms_packages(root, source="lms", base_url=BASE).problems
 
     assert problem.path == "packages/bomb.zip"
     assert "larger than" in problem.message
@@ -404,7 +410,7 @@ def test_external_entities_are_never_resolved(tmp_path: Path) -> None:
     write_folder(root, "xxe", {"imsmanifest.xml": xxe})
     write_zip(root, "xxe.zip", {"imsmanifest.xml": xxe})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.items == []
     assert [p.path for p in result.problems] == [
@@ -424,7 +430,7 @@ def test_entity_expansion_bomb_is_refused(tmp_path: Path) -> None:
     ).replace("<title>Office Safety</title>", "<title>&a9;</title>")
     write_folder(root, "bomb", {"imsmanifest.xml": bomb})
 
-    [problem] = read_lms_packages(root, source="lms").problems
+    [problem] = read_lms_packages(root, source="lms", base_url=BASE).problems
 
     assert problem.path == "packages/bomb/imsmanifest.xml"
 
@@ -437,7 +443,7 @@ def test_a_plain_doctype_without_entities_is_fine(tmp_path: Path) -> None:
     )
     write_folder(root, "doctype", {"imsmanifest.xml": manifest})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert result.problems == []
     assert [i.title for i in result.items] == ["Office Safety", "Fire Drills", "Desk Ergonomics"]
@@ -448,7 +454,7 @@ def test_the_same_package_twice_reports_duplicate_ids(tmp_path: Path) -> None:
     write_folder(root, "safety", {"imsmanifest.xml": SCORM_12})
     write_zip(root, "safety.zip", {"imsmanifest.xml": SCORM_12})
 
-    result = read_lms_packages(root, source="lms")
+    result = read_lms_packages(root, source="lms", base_url=BASE)
 
     assert len(result.items) == 3
     assert len(result.problems) == 3
@@ -460,3 +466,13 @@ def test_a_missing_folder_is_one_problem(tmp_path: Path) -> None:
 
     assert result.items == []
     assert len(result.problems) == 1
+
+
+def test_a_relative_launch_path_without_a_base_url_is_a_problem_not_a_dead_link(tmp_path: Path) -> None:
+    """Nothing serves package files: a relative link needs the LMS's base URL, or the unit is refused."""
+    root = tmp_path / "packages"
+    write_folder(root, "negotiation", {"imsmanifest.xml": SCORM_2004, "learnbot.yaml": LEARNBOT_YAML})
+    result = read_lms_packages(root, source="lms")
+    assert all(item.url is None for item in result.items)  # no link that leads nowhere
+    assert result.problems and all("base_url" in problem.message for problem in result.problems)
+    assert "is relative, and nothing serves it" in result.problems[0].message

@@ -93,8 +93,12 @@ class Package:
     metadata: bytes | None
 
 
-def read_lms_packages(path: Path, *, source: str) -> ScanResult:
-    """Read every package (sub-folder or .zip) in the folder `path`, one problem per broken package."""
+def read_lms_packages(path: Path, *, source: str, base_url: str | None = None) -> ScanResult:
+    """Read every package (sub-folder or .zip) in the folder `path`, one problem per broken package.
+
+    Package-relative launch paths become links under `base_url` (where the LMS serves the
+    packages, e.g. https://lms.example.com/packages); without it such a unit is a problem.
+    """
     result = ScanResult()
     if not path.is_dir():
         result.problems.append(SourceProblem(str(path), "not a folder of SCORM/cmi5 packages"))
@@ -106,7 +110,7 @@ def read_lms_packages(path: Path, *, source: str) -> ScanResult:
         where = relative(entry, path)
         try:
             package = _open_package(entry, where)
-            _add_unique(result, _read_package(package, source), seen)
+            _add_unique(result, _read_package(package, source, base_url), seen)
         except PackageError as exc:
             result.problems.append(SourceProblem(exc.path, str(exc), line=exc.line))
     return result
@@ -221,7 +225,7 @@ def _read_limited_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit:
 # --- Reading one package ----------------------------------------------------------------------
 
 
-def _read_package(package: Package, source: str) -> ScanResult:
+def _read_package(package: Package, source: str, base_url: str | None) -> ScanResult:
     """Turn a package's manifest and metadata into items; problems in single units don't stop the rest."""
     manifest_where = f"{package.where}/{package.manifest_name}"
     root = _parse_xml(package.manifest, manifest_where)
@@ -232,7 +236,7 @@ def _read_package(package: Package, source: str) -> ScanResult:
         courses = [_cmi5_course(root, manifest_where)]
     result = ScanResult()
     for course in courses:
-        result.extend(_course_items(course, package, meta, source, manifest_where))
+        result.extend(_course_items(course, package, meta, source, manifest_where, base_url))
     return result
 
 
@@ -278,7 +282,12 @@ def _package_metadata(package: Package) -> dict[str, Any]:
 
 
 def _course_items(
-    course: Course, package: Package, meta: Mapping[str, Any], source: str, where: str
+    course: Course,
+    package: Package,
+    meta: Mapping[str, Any],
+    source: str,
+    where: str,
+    base_url: str | None,
 ) -> ScanResult:
     """The course item followed by its unit items, all carrying the package's metadata."""
     result = ScanResult(problems=[SourceProblem(where, message) for message in course.problems])
@@ -288,12 +297,14 @@ def _course_items(
         try:
             if not unit.href:
                 raise ItemError("has no launch link (SCORM resource href / cmi5 <url>)")
-            units.append(_item(unit, course.unit_kind, package, meta, source, where))
+            units.append(_item(unit, course.unit_kind, package, meta, source, where, base_url))
             first_href = first_href or unit.href
         except ItemError as exc:
             result.problems.append(SourceProblem(where, f"{course.unit_kind} '{unit.identifier}': {exc}"))
     try:
-        course_item = _item(_course_unit(course, first_href), "course", package, meta, source, where)
+        course_item = _item(
+            _course_unit(course, first_href), "course", package, meta, source, where, base_url
+        )
     except ItemError as exc:
         raise PackageError(f"course '{course.identifier}': {exc}", where) from None
     result.items = [course_item, *units]
@@ -309,12 +320,18 @@ def _course_unit(course: Course, first_href: str | None) -> Unit:
 
 
 def _item(
-    unit: Unit, kind: str, package: Package, meta: Mapping[str, Any], source: str, where: str
+    unit: Unit,
+    kind: str,
+    package: Package,
+    meta: Mapping[str, Any],
+    source: str,
+    where: str,
+    base_url: str | None,
 ) -> SourceItem:
     """One item with the shared metadata rules; learnbot.yaml wins over what the manifest says."""
     fields: dict[str, Any] = {**meta, "title": unit.title, "summary": unit.description}
     fields.setdefault("duration_minutes", unit.duration_minutes)
-    fields["url"] = _launch_url(package.name, unit.href) if unit.href else None
+    fields["url"] = _launch_url(package.name, unit.href, base_url) if unit.href else None
     return item_from_metadata(
         fields,
         source=source,
@@ -324,8 +341,8 @@ def _item(
     )
 
 
-def _launch_url(package_name: str, href: str) -> str:
-    """Absolute http(s) links stay; package-relative launch paths are served under /lms/<package>/."""
+def _launch_url(package_name: str, href: str, base_url: str | None) -> str:
+    """Absolute http(s) links stay; package-relative launch paths go under `base_url`/<package>/."""
     href = href.strip().replace("\\", "/")
     if _ABSOLUTE_RE.match(href):
         return href
@@ -334,8 +351,14 @@ def _launch_url(package_name: str, href: str) -> str:
     path = posixpath.normpath(path.lstrip("/")) if path.strip("/") else ""
     if path == ".." or path.startswith("../"):
         raise ItemError(f"launch path {href!r} points outside the package")
+    if not base_url:
+        raise ItemError(
+            f"launch path {href!r} is relative, and nothing serves it: set base_url on this lms_packages "
+            "source in app.yaml (where your LMS serves the packages), or give the unit an absolute link"
+        )
     safe = "/?&=#%:;,+@!$'()*~"
-    return f"/lms/{quote(package_name, safe='')}/{quote(path, safe=safe)}{quote(tail, safe=safe)}"
+    package = quote(package_name, safe="")
+    return f"{base_url.rstrip('/')}/{package}/{quote(path, safe=safe)}{quote(tail, safe=safe)}"
 
 
 # --- XML helpers (namespaces vary between SCORM versions and tools: match on local names) ------
