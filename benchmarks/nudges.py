@@ -48,13 +48,14 @@ PLAN = textwrap.dedent(
     """
     import datetime as dt, json, resource, sys, time
     from bot.config import load_config
+    from nudges.outbox import MemorySender
     from nudges.planner import plan
     from storage.db import make_engine, session_scope
     engine, config = make_engine(sys.argv[1]), load_config(sys.argv[2])
     now = dt.datetime.fromisoformat(sys.argv[3])
     start = time.perf_counter()
-    with session_scope(engine) as session:
-        result = plan(session=session, config=config, now=now)
+    with session_scope(engine) as session:  # delivered on Slack: the platforms this process has senders for
+        result = plan(session=session, config=config, now=now, senders={"slack": MemorySender("slack")})
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak, "planned": result.steps}))
@@ -68,21 +69,23 @@ NAIVE_PLAN = textwrap.dedent(
     from sqlmodel import col, func, select
     from bot.config import load_config
     from nudges.clock import as_utc
+    from bot.events import ConversationRef
     from nudges.outbox import reply_payload
     from nudges.hours import next_slot, window_for
-    from nudges.planner import step_reply
+    from nudges.messages import step_reply
     from storage.db import make_engine, session_scope
     from storage.models import (ContentItem, Enrolment, NudgePreference, OutboxMessage, Pathway,
-                                StepProgress, User)
+                                Person, StepProgress)
     from storage.outbox import enqueue
     from storage.pathways import pathway_steps
+    from storage.people import choose_reference, references
     engine, config, limit = make_engine(sys.argv[1]), load_config(sys.argv[2]), int(sys.argv[4])
     now = dt.datetime.fromisoformat(sys.argv[3])
     start = time.perf_counter()
     planned = 0
     with session_scope(engine) as session:
         for enrolment in session.exec(select(Enrolment).order_by(col(Enrolment.id)).limit(limit)).all():
-            user = session.get(User, enrolment.user_id)
+            user = session.get(Person, enrolment.user_id)
             pref = session.get(NudgePreference, user.id)
             if pref is not None and pref.opted_out:
                 continue
@@ -98,12 +101,17 @@ NAIVE_PLAN = textwrap.dedent(
             if upcoming is None or week >= config.nudges.max_per_week or slot is None or slot > now:
                 continue
             item = session.get(ContentItem, upcoming)
+            ref = choose_reference(user, references(session=session, person_ids=[user.id]).get(user.id, []),
+                                   ["slack"])
+            if ref is None:
+                continue
+            to = ConversationRef(ref.platform, ref.platform_user_id or "", ref.channel_id, data=ref.data)
             reply = step_reply(pathway, item, pillar=None, imperative=pathway.imperative,
                                number=steps.index(upcoming) + 1, total=len(steps), enrolment_id=enrolment.id,
                                reminder=False)
-            enqueue(session=session, key=f"naive:{enrolment.id}:{upcoming}", platform=user.platform,
-                    kind="step", payload=reply_payload(reply, to_user=user.platform_user_id), due_at=now,
-                    user_id=user.id)
+            enqueue(session=session, key=f"naive:{enrolment.id}:{upcoming}", platform=to.platform,
+                    kind="step", payload=reply_payload(reply, to=to), due_at=now, user_id=user.id,
+                    channel_id=to.channel_id)
             planned += 1
         session.rollback()  # measure only; leave the outbox as the real planner made it
     print(json.dumps({"seconds": time.perf_counter() - start, "planned": planned}))
@@ -114,14 +122,14 @@ NAIVE_PLAN = textwrap.dedent(
 NAIVE_DISPATCH = textwrap.dedent(
     """
     import datetime as dt, json, sys, time
-    from bot.adapters.slack_sender import SlackSender, outbox_client
     from bot.config import load_settings
+    from bot.wiring import slack_sender
     from nudges.clock import SystemClock
-    from nudges.outbox import Outbound, payload_reply
+    from nudges.outbox import Outbound, payload_reply, row_ref
     from storage.db import make_engine, session_scope
     from storage.outbox import claim, mark_sent
     settings = load_settings()
-    engine, sender, clock = make_engine(settings.db_url), SlackSender(outbox_client(settings)), SystemClock()
+    engine, sender, clock = make_engine(settings.db_url), slack_sender(settings), SystemClock()
     start, sent = time.perf_counter(), 0
     while True:
         with session_scope(engine) as session:
@@ -130,8 +138,7 @@ NAIVE_DISPATCH = textwrap.dedent(
         if not rows:
             break
         row = rows[0]
-        sender.send(Outbound(row.idempotency_key, row.kind, row.channel_id, row.payload.get("to_user"),
-                             payload_reply(row.payload)))
+        sender.send(Outbound(row.idempotency_key, row.kind, row_ref(row), payload_reply(row.payload)))
         with session_scope(engine) as session:
             mark_sent(session=session, ids=[row.id], now=clock.now())
         sent += 1
@@ -184,30 +191,49 @@ def _dispatchers(count: int, env: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _populate(url: str, learners: int, config: Path, data_dir: Path) -> None:
-    """The sample library and pathways, then `learners` Slack users with DMs, enrolled a day ago."""
+    """The sample library and pathways, then `learners` people on Slack with DMs, enrolled a day ago."""
     import datetime as dt
 
     from bot.app import prepare
     from bot.config import Settings
     from storage.db import make_engine
-    from storage.models import ConversationReference, Enrolment, User
+    from storage.models import ConversationReference, Enrolment, Identity, Person
 
     prepare(Settings(data_dir=data_dir, config_path=config, database_url=url))
     engine = make_engine(url)
     joined = dt.datetime.fromisoformat(NOW) - dt.timedelta(days=1)
     with engine.begin() as connection:
         connection.execute(
-            insert(User),
+            insert(Person),
             [
-                {"platform": "slack", "platform_user_id": f"U{n:06d}", "timezone": ZONES[n % len(ZONES)]}
+                {
+                    "display_name": f"U{n:06d}",
+                    "timezone": ZONES[n % len(ZONES)],
+                    "active": True,
+                    "created_at": joined,
+                }
                 for n in range(learners)
             ],
         )
-        ids = connection.execute(select(User.id, User.platform_user_id).where(User.platform == "slack")).all()
+        ids = connection.execute(select(Person.id, Person.display_name)).all()
+        connection.execute(
+            insert(Identity),
+            [
+                {"person_id": uid, "platform": "slack", "platform_user_id": pid, "created_at": joined}
+                for uid, pid in ids
+            ],
+        )
         connection.execute(
             insert(ConversationReference),
             [
-                {"user_id": uid, "platform": "slack", "channel_id": "D" + pid[1:], "data": {}}
+                {
+                    "user_id": uid,
+                    "platform": "slack",
+                    "platform_user_id": pid,
+                    "channel_id": "D" + pid[1:],
+                    "data": {},
+                    "updated_at": joined,
+                }
                 for uid, pid in ids
             ],
         )

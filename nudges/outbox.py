@@ -114,6 +114,8 @@ class Sender(Protocol):
 
     `to.channel_id` names a channel (a campaign post) or the person's own conversation; with
     only `to.user_id` the sender opens a direct conversation with them (Slack: conversations.open).
+    A sender that cannot do that (Teams: nobody can be messaged before an install) also sets
+    `needs_reference = True`, so only people with a stored reference there count as reachable.
     """
 
     platform: str
@@ -134,10 +136,12 @@ class MemorySender:
         clock: Clock | None = None,
         *,
         min_interval: float = 0.0,
+        needs_reference: bool = False,
         fail: Any = None,
     ) -> None:
         self.platform = platform
         self.min_interval = min_interval
+        self.needs_reference = needs_reference
         self.clock = clock or SystemClock()
         self.fail = fail
         self.delivered: list[tuple[dt.datetime, Outbound]] = []

@@ -48,7 +48,10 @@ def candidates(
         out.update(references(session=session, person_ids=chunk))
     open_by_id = None if senders is None else {p for p, s in senders.items() if not needs_reference(s)}
     if open_by_id is None or open_by_id:
-        for chunk in _chunks(ids):
+        missing = [  # people with no stored reference yet on some platform an identity can reach
+            i for i in ids if open_by_id is None or not open_by_id <= {r.platform for r in out.get(i, ())}
+        ]
+        for chunk in _chunks(missing):
             query = select(Identity).where(col(Identity.person_id).in_(chunk))
             if open_by_id is not None:
                 query = query.where(col(Identity.platform).in_(sorted(open_by_id)))
