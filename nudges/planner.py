@@ -169,7 +169,7 @@ def _polite(
     sent = {
         user: [as_utc(t) for t in times]
         for user, times in sent_times_since(
-            session=session, since=now - WEEK, kinds=personal_names(kinds)
+            session=session, since=now - WEEK, kinds={*personal_names(), *personal_names(kinds)}
         ).items()
     }
     priority = {kind.name: kind.priority for kind in kinds}

@@ -7,6 +7,8 @@ share the caps, working hours, quiet days and opt-out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from nudges.kinds.base import Kind, Message, Pending, Planning
 from nudges.kinds.campaign import CampaignPosts
 from nudges.kinds.follow_up import FollowUps
@@ -19,7 +21,7 @@ KINDS: list[Kind] = [
 ]
 
 
-def personal_names(kinds: list[Kind] | None = None) -> tuple[str, ...]:
+def personal_names(kinds: Sequence[Kind] | None = None) -> tuple[str, ...]:
     """The outbox kinds sent to one person (counted by the weekly cap, cancelled by 'Stop nudges')."""
     return tuple(kind.name for kind in (KINDS if kinds is None else kinds) if kind.personal)
 
