@@ -35,7 +35,7 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
 
     bot = open_bot(settings)
     bot.clock = ManualClock(_when(args.at) if args.at else bot.clock.now())
-    registered = senders(settings, bot.clock)
+    registered = senders(settings, bot.clock, engine=bot.engine)
     result = run_tick(bot, registered)
     console = registered["console"]
     assert isinstance(console, ConsoleSender)
@@ -72,7 +72,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             session=session,
             config=bot.config,
             now=now,
-            senders=senders(settings, bot.clock),
+            senders=senders(settings, bot.clock, engine=bot.engine),
             limit=args.limit,
         )
     if args.json:
@@ -96,7 +96,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.db_url)
     require_current(engine)  # no app.yaml or search index needed just to deliver
     clock = SystemClock()
-    registered = senders(settings, clock)
+    registered = senders(settings, clock, engine=engine)
     if args.platform:
         registered = {name: sender for name, sender in registered.items() if name in args.platform}
     dispatcher = Dispatcher(
@@ -152,7 +152,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     bot = open_bot(settings)
-    registered = senders(settings, bot.clock)
+    registered = senders(settings, bot.clock, engine=bot.engine)
     scheduler = NudgeScheduler(bot, registered)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

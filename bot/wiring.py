@@ -1,12 +1,15 @@
 """Process wiring for nudges: which senders this process has, by platform, and starting the scheduler.
 
-The console sender is always there (its deliveries are shown in the terminal); Slack's when
-`SLACK_BOT_TOKEN` is set. A new platform registers its sender here, one line.
+The console sender is always there (its deliveries are shown in the terminal); Slack's when a
+bot token is set or the app is installed in workspaces by OAuth (each workspace's own token,
+from its install). A new platform registers its sender here, one line in `senders`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from nudges.clock import Clock
@@ -16,26 +19,30 @@ if TYPE_CHECKING:
     from nudges.scheduler import Host, NudgeScheduler
 
 
-def slack_sender(settings: Settings) -> Sender:
-    """Outbox delivery to Slack through the Web API (no sleeping retry handlers: the outbox retries)."""
-    try:
-        from bot.adapters.slack.sender import SlackSender, outbox_client
-    except ModuleNotFoundError as exc:  # the Slack adapter before it became a package
-        if exc.name != "bot.adapters.slack.sender":
-            raise
-        from bot.adapters.slack_sender import SlackSender, outbox_client
-    return SlackSender(outbox_client(settings))
+def slack_sender(settings: Settings, engine: Engine | None = None) -> Sender:
+    """Outbox delivery to Slack through the Web API (no sleeping retry handlers: the outbox retries).
+
+    With OAuth installs and an `engine`, each message uses the bot token of the recipient's workspace.
+    """
+    from bot.adapters.slack.installations import bot_tokens
+    from bot.adapters.slack.sender import SlackSender, outbox_client
+
+    several = engine is not None and settings.has_slack_oauth and settings.slack_client_id
+    token_for = bot_tokens(engine, settings.slack_client_id) if several else None  # type: ignore[arg-type]
+    return SlackSender(outbox_client(settings), token_for=token_for)
 
 
-def senders(settings: Settings, clock: Clock, *, console: bool = True) -> dict[str, Sender]:
+def senders(
+    settings: Settings, clock: Clock, *, console: bool = True, engine: Engine | None = None
+) -> dict[str, Sender]:
     """Platform → sender for this process: the console (unless `console=False`), Slack when configured."""
     from bot.adapters.console import ConsoleSender
 
     registered: dict[str, Sender] = {}
     if console:
         registered["console"] = ConsoleSender(clock)
-    if settings.slack_bot_token:
-        registered["slack"] = slack_sender(settings)
+    if settings.slack_bot_token or settings.has_slack_oauth:
+        registered["slack"] = slack_sender(settings, engine)
     return registered
 
 
@@ -46,6 +53,7 @@ def start_nudges(host: Host, settings: Settings) -> NudgeScheduler:
     """
     from nudges.scheduler import NudgeScheduler
 
-    scheduler = NudgeScheduler(host, senders(settings, host.clock, console=False))
+    registered = senders(settings, host.clock, console=False, engine=host.engine)
+    scheduler = NudgeScheduler(host, registered)
     scheduler.start()
     return scheduler
