@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -41,6 +42,8 @@ class LearnBot:
     pillar_names: dict[str, str] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
     watcher: LibraryWatcher | None = None
+    # Platform → outbox sender in this process (set by the scheduler's wiring or the console chat).
+    senders: dict[str, Any] = field(default_factory=dict)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

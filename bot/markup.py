@@ -11,7 +11,7 @@ Line breaks are newlines; a list is lines that start with "• ".
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -107,7 +107,7 @@ def to_json(value: str | None) -> list[dict[str, Any]] | str | None:
     """Reply text for the outbox payload: spans as dicts (a plain `str` stays a string)."""
     if value is None or not isinstance(value, Text):
         return value
-    return [{k: v for k, v in asdict(span).items() if v not in (None, False)} for span in value.spans]
+    return [{k: v for k in _FIELDS if (v := getattr(span, k)) not in (None, False)} for span in value.spans]
 
 
 def from_json(value: Any) -> str:
@@ -117,6 +117,8 @@ def from_json(value: Any) -> str:
     return str(value or "")
 
 
+_FIELDS = tuple(field.name for field in fields(Span))
+
+
 def _known(item: Mapping[str, Any]) -> dict[str, Any]:
-    fields = ("text", "bold", "italic", "code", "url", "person")
-    return {key: item[key] for key in fields if key in item}
+    return {key: item[key] for key in _FIELDS if key in item}

@@ -54,6 +54,8 @@ def start_nudges(host: Host, settings: Settings) -> NudgeScheduler:
     from nudges.scheduler import NudgeScheduler
 
     registered = senders(settings, host.clock, console=False, engine=host.engine)
+    if isinstance(getattr(host, "senders", None), dict):
+        host.senders.update(registered)  # type: ignore[attr-defined]  # so `nudges status` knows who is reachable
     scheduler = NudgeScheduler(host, registered)
     scheduler.start()
     return scheduler

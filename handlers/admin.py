@@ -34,9 +34,9 @@ from bot.markup import Text, bold, code
 from nudges import campaigns
 from nudges.clock import as_utc
 from nudges.pathways import PathwayEditError, add_step, join, move_step, remove_step, reset_to_config
+from nudges.status import summary, where
 from storage.content import get_content
 from storage.models import Enrolment, Pathway, Person
-from storage.outbox import next_due, status_counts
 from storage.pathways import pathway_steps
 from storage.people import identify, identity_of, merge_people, person_by_email
 
@@ -64,9 +64,17 @@ ANNOUNCE_USAGE = (
 )
 
 
+def _text(incoming: Incoming) -> str:
+    """The message with each @mention as `@<their user id>`: a display name may contain spaces."""
+    text = incoming.text.strip()
+    for mention in sorted(incoming.mentions, key=lambda m: -len(m.label)):
+        text = text.replace(f"@{mention.label}", f"@{mention.user_id}")
+    return text
+
+
 def match(incoming: Incoming) -> Handler | None:
     """The admin command this message reads like, if any (the router checks who may run it)."""
-    text = incoming.text.strip()
+    text = _text(incoming)
     first = text.split(maxsplit=1)[0].lower() if text else ""
     if text.lower() == "pathways":
         return list_pathways
@@ -195,14 +203,15 @@ def _person_named(word: str, incoming: Incoming, session: Session, now: dt.datet
 
 def enrol_user(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Put a person on a pathway; they get its first step at their next working-hours slot."""
-    found = _ENROL.match(incoming.text.strip())
+    found = _ENROL.match(_text(incoming))
     assert found is not None
     now = bot.clock.now()
     person = _person_named(found["user"], incoming, session, now)
     if isinstance(person, str):
         return [Reply(text=f"I couldn't enrol them: {person}.")]
     assert person.id is not None
-    name = person.display_name or found["user"].removeprefix("@")
+    label = found["user"].removeprefix("@")
+    name = person.display_name or next((m.label for m in incoming.mentions if m.user_id == label), label)
     try:
         _, created = join(
             session=session, user_id=person.id, pathway_id=found["id"].lower(), joined_by="admin", now=now
@@ -224,7 +233,7 @@ def enrol_user(incoming: Incoming, *, session: Session, bot: LearnBot, caller: C
 
 def link_people(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """One person on two platforms: the first person's identities and learning join the second's."""
-    found = _LINK.match(incoming.text.strip())
+    found = _LINK.match(_text(incoming))
     assert found is not None
     now = bot.clock.now()
     source, target = (_person_named(found[k], incoming, session, now) for k in ("a", "b"))
@@ -356,11 +365,14 @@ def list_campaigns(incoming: Incoming, *, session: Session, bot: LearnBot, calle
 
 
 def nudge_status(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    now = bot.clock.now()
-    counts = status_counts(session=session, now=now)
-    line = ", ".join(f"{name} {count}" for name, count in counts.items())
-    due = [
-        f"{as_utc(row.due_at):%Y-%m-%d %H:%M} UTC {row.kind} → {row.channel_id or row.payload.get('to_user')}"
-        for row in next_due(session=session)
-    ]
-    return [Reply(text=f"Outbox: {line}.", quote="\n".join(due) or None)]
+    """The outbox counts, who cannot be reached yet, and what is due next."""
+    status = summary(session=session, config=bot.config, now=bot.clock.now(), senders=bot.senders or None)
+    line = ", ".join(f"{name} {count}" for name, count in status.counts.items())
+    unreachable = (
+        f" {status.unreachable} people have a nudge waiting and no way to reach them yet"
+        " (they get it once they message me)."
+        if status.unreachable
+        else ""
+    )
+    due = [f"{as_utc(row.due_at):%Y-%m-%d %H:%M} UTC {row.kind} → {where(row)}" for row in status.next_rows]
+    return [Reply(text=f"Outbox: {line}.{unreachable}", quote="\n".join(due) or None)]

@@ -287,6 +287,3 @@ class CampaignEvent(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="person.id")
     channel_id: str | None = Field(default=None, max_length=100)
     at: dt.datetime = _when(default_factory=utcnow)
-
-
-User = Person  # TEMPORARY while nudges move to people (issue 8); removed before the issue closes

@@ -197,3 +197,24 @@ def test_an_admin_enrols_a_mentioned_person(chat: ConsoleChat) -> None:
         identity = session.exec(select(Identity).where(Identity.platform_user_id == "U0SAM")).one()
         assert [e.pathway_id for e in session.exec(select(Enrolment))] == ["feedback-culture"]
         assert session.exec(select(Enrolment)).one().user_id == identity.person_id
+
+
+def test_an_admin_asks_for_the_outbox_status_in_a_dm(chat: ConsoleChat) -> None:
+    chat.handle_line("/as admin")
+    reply = chat.handle_line("nudges status")
+    assert "Outbox: queued 0, deferred 0" in reply
+
+
+def test_an_admin_enrols_someone_whose_name_has_spaces(chat: ConsoleChat) -> None:
+    from bot.events import Mention
+
+    router: Router = chat.router
+    incoming = Incoming(
+        platform="console",
+        user_id="console-admin",
+        text="enrol @Sam Smith in feedback-culture",
+        channel_id="dm",
+        mentions=(Mention("U0SAMS", "Sam Smith"),),
+    )
+    [reply] = router.on_message(incoming)
+    assert reply.text.startswith("Enrolled Sam Smith in feedback-culture")

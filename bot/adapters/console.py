@@ -143,6 +143,7 @@ class ConsoleChat:
             bot.clock = ManualClock(bot.clock.now().replace(microsecond=0))
         self.clock: ManualClock = bot.clock
         self.sender = ConsoleSender(self.clock)
+        bot.senders[PLATFORM] = self.sender
         self._shown = 0
 
     def run(self) -> int:
