@@ -6,7 +6,7 @@ from the others when to wake next). `messages(planning, due)`: the outbox rows f
 planner chose now, each with an idempotency key built from stored state, so two planners make
 one row; it may also record its own state (which step was nudged, how often asked).
 
-A *personal* kind writes to one person: the planner applies the shared rules first (opt-out,
+A personal kind writes to one person: the planner applies the shared rules first (opt-out,
 snooze, whether learnbot can reach them and on which platform, their working hours and quiet
 days, one nudge a day, `max_per_week`) and addresses each row to the person. A channel kind
 (campaign posts) names its own channels and is due at its own moments.
