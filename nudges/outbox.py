@@ -6,11 +6,17 @@ are one method (`send(outbound) -> delivery id`) plus `platform` and `min_interv
 httpx transports; `MemorySender` ships beside the real ones for tests and demos.
 
 Errors form a small tree: `DeliveryError` is what a sender raises; `permanent=True` means
-retrying cannot help (channel gone, bad payload) and the row fails at once with the reason;
-otherwise the row is retried with exponential back-off, or after `retry_after` seconds when
-the platform said so (Slack's 429 Retry-After), until `max_attempts`, then fails with the last
-reason. A crash after the claim leaves the row leased; when the lease expires any dispatcher
-takes it again, so nothing is lost.
+retrying cannot help (channel gone, bad payload) and the row fails at once with the reason; a
+rate limit (`retry_after`, Slack's 429 Retry-After) defers the row, and the rest of its
+conversation's batch, without using up an attempt; otherwise the row is retried with
+exponential back-off until `max_attempts`, then fails with the last reason. `ambiguous=True`
+(a timeout, a connection dropped after the request went out) flags the row `maybe_sent`.
+
+Delivery is fenced (see `storage.outbox`): each row is marked sent right after its own send,
+under its claim's token and only while the lease holds; a batch renews its lease before any
+send that could outlive it, and stops sending rows it no longer holds. A dispatcher that dies
+after the claim leaves its rows leased; when the lease expires another takes them over, flagged
+`maybe_sent`, and asks the sender whether each arrived (`find`) before sending it again.
 """
 
 from __future__ import annotations
@@ -26,14 +32,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot import markup
 from bot.events import AnswerCard, Button, ConversationRef, Reply
-from nudges.clock import Clock, SystemClock
+from nudges.clock import Clock, SystemClock, as_utc
 from nudges.hours import next_slot, window_from
 from storage.db import session_scope
 from storage.models import OutboxMessage
-from storage.outbox import claim, mark_failed, mark_retry, mark_sent
+from storage.outbox import claim, mark_failed, mark_retry, mark_sent, renew
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +97,41 @@ def row_ref(row: OutboxMessage) -> ConversationRef:
 
 
 class DeliveryError(Exception):
-    """A send failed: `permanent` if retrying cannot help; `retry_after` seconds if the platform said."""
+    """A send failed.
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    `permanent`: retrying cannot help (the row fails at once). `retry_after`: the platform asked
+    to wait this long (a rate limit: the row is deferred without using up an attempt).
+    `ambiguous`: the request may have reached the platform (a timeout or a connection dropped
+    after sending), so the next attempt first looks for the message instead of sending blindly.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 @dataclass(frozen=True)
 class Outbound:
-    """One message to send: its outbox key and kind, where it goes (`to`) and what it says."""
+    """One message to send: its outbox key and kind, where it goes (`to`) and what it says.
+
+    `since` is the earliest moment it can have been delivered (for `Sender.find`).
+    """
 
     key: str
     kind: str
     to: ConversationRef
     reply: Reply
+    since: dt.datetime | None = None
 
 
 class Sender(Protocol):
@@ -116,6 +141,13 @@ class Sender(Protocol):
     only `to.user_id` the sender opens a direct conversation with them (Slack: conversations.open).
     A sender that cannot do that (Teams: nobody can be messaged before an install) also sets
     `needs_reference = True`, so only people with a stored reference there count as reachable.
+
+    A sender may also offer `find(outbound) -> delivery id | None`: whether a message with this
+    outbox key was already delivered (Slack: the key in the message metadata, read back from the
+    conversation history). The dispatcher asks before re-sending a row whose earlier attempt may
+    have arrived; without `find` such a row is sent again (at-least-once). `max_send_seconds` is
+    the longest one `send` can take (its network timeouts): a claim is renewed before it has
+    less than that left, so no send can outlive its lease.
     """
 
     platform: str
@@ -164,26 +196,54 @@ class MemorySender:
 
 @dataclass
 class DispatchResult:
-    """What one or more passes did."""
+    """What one or more passes did.
+
+    `deferred`: rate-limited rows put back until Retry-After (no attempt used); `found`: rows
+    whose earlier attempt had in fact arrived (marked sent without sending again); `lost`: rows
+    this dispatcher stopped handling because its claim on them had expired or been taken over.
+    """
 
     sent: int = 0
     retried: int = 0
     paced: int = 0
     held: int = 0
     failed: int = 0
+    deferred: int = 0
+    found: int = 0
+    lost: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DispatchResult) -> None:
-        self.sent += other.sent
-        self.retried += other.retried
-        self.paced += other.paced
-        self.held += other.held
-        self.failed += other.failed
+        for name in ("sent", "retried", "paced", "held", "failed", "deferred", "found", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
+
+    @property
+    def busy(self) -> bool:
+        """Anything happened (a pass that did nothing means nothing is due)."""
+        return bool(self.sent or self.retried or self.failed or self.paced or self.held or self.deferred)
+
+
+class _Claim:
+    """One claimed batch: its token, the rows it still holds and until when (this process's view)."""
+
+    def __init__(self, token: str, ids: set[int], until: dt.datetime) -> None:
+        self.token, self.held, self.until = token, ids, until
+        self.done: set[int] = set()
+        self.lock = threading.Lock()
 
 
 class Dispatcher:
-    """Claims due outbox rows for the platforms it has senders for and delivers them."""
+    """Claims due outbox rows for the platforms it has senders for and delivers them, each exactly once.
+
+    Each row is recorded (sent, retry, failed) in its own short transaction right after its own
+    send, under the claim's token: if the claim was lost meanwhile, the record is refused and
+    the row is left to its new holder. Before each send the dispatcher makes sure the claim has
+    at least the sender's longest send time left, renewing the lease of the batch's remaining rows
+    when it has not; a row whose claim cannot be renewed is not sent. A row taken over from an
+    expired lease, or whose last attempt timed out, is looked up first (`Sender.find`) and only
+    sent when it did not arrive.
+    """
 
     def __init__(
         self,
@@ -233,110 +293,247 @@ class Dispatcher:
         for _ in range(max_passes):
             result = self.run_once()
             total.add(result)
-            if not (result.sent or result.retried or result.failed or result.paced or result.held):
+            if not result.busy:
                 break
         return total
 
     def deliver(self, rows: list[OutboxMessage]) -> DispatchResult:
-        """Send claimed rows, paced per channel, then record sent, retry or failed in one transaction.
+        """Send claimed rows, paced per channel, recording each outcome right after its send.
 
         Rows for one channel go out one after another, `min_interval` apart; more than fit
-        comfortably inside the lease are handed back, due a little later, without counting an attempt.
+        comfortably inside the lease are handed back, due a little later, without counting an
+        attempt; so are nudges that came up after the learner's working day (due when it starts).
         """
+        result = DispatchResult()
+        if not rows:
+            return result
         with self._lock:  # only recent sends matter for pacing; forget the rest
             if len(self._last_sent) > 10_000:
                 recent = time.monotonic() - 60
                 self._last_sent = {k: t for k, t in self._last_sent.items() if t > recent}
         now = self.clock.now()
-        held: list[tuple[OutboxMessage, dt.datetime]] = []
+        token = str(rows[0].claim_token)
+        until = min(as_utc(row.lease_until) if row.lease_until else now + self.lease for row in rows)
+        work = _Claim(token, {row.id for row in rows if row.id is not None}, until)
+        later: list[tuple[OutboxMessage, dt.datetime, str | None, str]] = []
+        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:  # a nudge that came up late, after the learner's working day, waits for the next
             window = row.payload.get("window")
             opens = next_slot(now, window_from(window)) if window else None
             if opens is not None and opens > now:
-                held.append((row, opens))
-        waiting = {row.id for row, _ in held}
-        rows = [row for row in rows if row.id not in waiting]
-        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
-        for row in rows:
+                later.append((row, opens, HELD, "held"))
+                continue
             to = row_ref(row)
             channel = to.channel_id or f"@{to.user_id}"
             groups.setdefault((row.platform, channel), []).append(row)
         batches: list[tuple[tuple[str, str], list[OutboxMessage]]] = []
-        handed_back: list[tuple[OutboxMessage, float]] = []
         for key, group in groups.items():
             interval = self.senders[key[0]].min_interval
             fits = len(group) if interval <= 0 else max(1, int(self.lease.total_seconds() / (4 * interval)))
             batches.append((key, group[:fits]))
-            handed_back += [(row, interval * (n + 1)) for n, row in enumerate(group[fits:])]
-        outcomes: list[tuple[OutboxMessage, DeliveryError | None]] = []
-        for done in self._pool.map(self._send_group, batches):
-            outcomes += done
-        result = DispatchResult()
-        sent_ids: list[int] = []
-        with session_scope(self.engine) as session:
-            for row, error in outcomes:
-                assert row.id is not None
-                if error is None:
-                    sent_ids.append(row.id)
-                    continue
-                reason = f"{error.reason} (attempt {row.attempts} of {self.max_attempts})"
-                if error.permanent or row.attempts >= self.max_attempts:
-                    gave_up = "not retried: " if error.permanent else "gave up: "
-                    mark_failed(session=session, message_id=row.id, error=gave_up + reason)
-                    result.failed += 1
-                    result.errors.append(f"{row.idempotency_key}: {gave_up}{reason}")
-                    log.warning("outbox %s failed for good: %s", row.idempotency_key, reason)
-                    continue
-                delay = error.retry_after if error.retry_after is not None else self._backoff(row.attempts)
-                mark_retry(
-                    session=session, message_id=row.id, due_at=now + dt.timedelta(seconds=delay), error=reason
-                )
-                result.retried += 1
-                log.info("outbox %s retry in %.1fs: %s", row.idempotency_key, delay, reason)
-            for row, wait in handed_back:
-                assert row.id is not None
-                due = now + dt.timedelta(seconds=wait)
-                mark_retry(session=session, message_id=row.id, due_at=due, error=None, count_attempt=False)
-                result.paced += 1
-            for row, opens in held:
-                assert row.id is not None
-                note = "held: the learner's working day had ended; due again when it next starts"
-                mark_retry(session=session, message_id=row.id, due_at=opens, error=note, count_attempt=False)
-                result.held += 1
-            mark_sent(session=session, ids=sent_ids, now=now)
-        result.sent = len(sent_ids)
+            later += [
+                (row, now + dt.timedelta(seconds=interval * (n + 1)), None, "paced")
+                for n, row in enumerate(group[fits:])
+            ]
+        if later:
+            with session_scope(self.engine) as session:
+                for row, due, note, counter in later:
+                    assert row.id is not None
+                    if self._put_back(session, work, row, due, note):
+                        setattr(result, counter, getattr(result, counter) + 1)
+                    else:
+                        result.lost += 1
+        for done in self._pool.map(lambda batch: self._send_group(batch, work), batches):
+            result.add(done)
         return result
 
-    def _send_group(
-        self, batch: tuple[tuple[str, str], list[OutboxMessage]]
-    ) -> list[tuple[OutboxMessage, DeliveryError | None]]:
-        """One channel's rows in order, waiting `min_interval` (real time) between two sends."""
+    def _put_back(
+        self, session: Session, work: _Claim, row: OutboxMessage, due: dt.datetime, note: str | None
+    ) -> bool:
+        assert row.id is not None
+        work.done.add(row.id)
+        return mark_retry(
+            session=session,
+            message_id=row.id,
+            token=work.token,
+            now=self.clock.now(),
+            due_at=due,
+            error=note,
+            count_attempt=False,
+        )
+
+    def _still_held(self, work: _Claim, row: OutboxMessage, guard: float) -> bool:
+        """True while the claim holds the row with at least `guard` seconds left (renewing if needed)."""
+        assert row.id is not None
+        with work.lock:
+            if row.id not in work.held:
+                return False
+            now = self.clock.now()
+            if (work.until - now).total_seconds() >= guard and guard < self.lease.total_seconds():
+                return True
+            remaining = sorted(work.held - work.done)
+            with session_scope(self.engine) as session:
+                work.held = renew(
+                    session=session, ids=remaining, token=work.token, now=now, lease=self.lease
+                ) | (work.held & work.done)
+            work.until = now + self.lease
+            if row.id not in work.held:
+                log.warning(
+                    "outbox claim %s expired before %s was sent; left to its new holder",
+                    work.token,
+                    row.idempotency_key,
+                )
+                return False
+            return True
+
+    def _send_group(self, batch: tuple[tuple[str, str], list[OutboxMessage]], work: _Claim) -> DispatchResult:
+        """One channel's rows in order, `min_interval` (real time) apart, each recorded after its send."""
         key, rows = batch
-        interval = self.senders[key[0]].min_interval
-        out = []
-        for row in rows:
+        sender = self.senders[key[0]]
+        interval = sender.min_interval
+        guard = float(getattr(sender, "max_send_seconds", 0.0) or 0.0) + 1.0
+        result = DispatchResult()
+        for n, row in enumerate(rows):
+            assert row.id is not None
             if interval > 0:
                 with self._lock:
                     wait = self._last_sent.get(key, -interval) + interval - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-            out.append((row, self._send_one(row)))
+            if not self._still_held(work, row, guard):
+                result.lost += 1
+                continue
+            message = Outbound(
+                row.idempotency_key,
+                row.kind,
+                row_ref(row),
+                payload_reply(row.payload),
+                as_utc(row.created_at),
+            )
+            delivery, error, found = self._attempt(sender, row, message)
             if interval > 0:
                 with self._lock:
                     self._last_sent[key] = time.monotonic()
-        return out
+            with session_scope(self.engine) as session:
+                held = self._record(session, work, row, delivery, error, found, result)
+                if held and error is not None and error.retry_after is not None and not error.permanent:
+                    # the platform is rate-limiting this conversation: the rest waits too, no attempt used
+                    due = self.clock.now() + dt.timedelta(seconds=error.retry_after)
+                    for later in rows[n + 1 :]:
+                        if self._put_back(session, work, later, due, None):
+                            result.deferred += 1
+                        else:
+                            result.lost += 1
+            work.done.add(row.id)
+            if not held:
+                result.lost += 1
+                log.warning(
+                    "outbox %s: the claim was lost before its outcome was recorded", row.idempotency_key
+                )
+            if held and error is not None and error.retry_after is not None and not error.permanent:
+                break
+        return result
+
+    def _attempt(
+        self, sender: Sender, row: OutboxMessage, message: Outbound
+    ) -> tuple[str | None, DeliveryError | None, bool]:
+        """(delivery id, error, found): looks first when an earlier attempt may have arrived, else sends."""
+        find = getattr(sender, "find", None)
+        if row.maybe_sent and find is not None:
+            try:
+                earlier = find(message)
+            except DeliveryError as exc:
+                return (
+                    None,
+                    DeliveryError(
+                        f"could not check for an earlier delivery: {exc.reason}",
+                        retry_after=exc.retry_after,
+                        ambiguous=True,
+                    ),
+                    False,
+                )
+            except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the row; it is retried
+                log.exception("looking up outbox %s raised", row.idempotency_key)
+                return None, DeliveryError(f"{type(exc).__name__}: {exc}", ambiguous=True), False
+            if earlier is not None:
+                log.info("outbox %s had already arrived as %s; not sent again", row.idempotency_key, earlier)
+                return earlier, None, True
+        try:
+            delivery = sender.send(message)
+        except DeliveryError as exc:
+            return None, exc, False
+        except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the row; it is retried
+            log.exception("sending outbox %s raised", row.idempotency_key)
+            return None, DeliveryError(f"{type(exc).__name__}: {exc}", ambiguous=True), False
+        log.debug("outbox %s delivered on %s as %s", row.idempotency_key, row.platform, delivery)
+        return delivery, None, False
+
+    def _record(
+        self,
+        session: Session,
+        work: _Claim,
+        row: OutboxMessage,
+        delivery: str | None,
+        error: DeliveryError | None,
+        found: bool,
+        result: DispatchResult,
+    ) -> bool:
+        """Record one row's outcome under the claim; False when the claim no longer holds it."""
+        assert row.id is not None
+        now = self.clock.now()
+        token = work.token
+        if error is None:
+            if not mark_sent(session=session, message_id=row.id, token=token, now=now, delivery_id=delivery):
+                return False
+            result.sent += 1
+            result.found += found
+            return True
+        reason = f"{error.reason} (attempt {row.attempts} of {self.max_attempts})"
+        maybe = bool(row.maybe_sent or error.ambiguous)
+        if error.retry_after is not None and not error.permanent:  # a rate limit: wait, no attempt used
+            due = now + dt.timedelta(seconds=error.retry_after)
+            note = f"{error.reason}; waiting {error.retry_after:g}s as asked"
+            if not mark_retry(
+                session=session,
+                message_id=row.id,
+                token=token,
+                now=now,
+                due_at=due,
+                error=note,
+                count_attempt=False,
+                maybe_sent=maybe,
+            ):
+                return False
+            result.deferred += 1
+            log.info("outbox %s deferred %.1fs: %s", row.idempotency_key, error.retry_after, error.reason)
+            return True
+        if error.permanent or row.attempts >= self.max_attempts:
+            gave_up = "not retried: " if error.permanent else "gave up: "
+            if not mark_failed(
+                session=session, message_id=row.id, token=token, now=now, error=gave_up + reason
+            ):
+                return False
+            result.failed += 1
+            result.errors.append(f"{row.idempotency_key}: {gave_up}{reason}")
+            log.warning("outbox %s failed for good: %s", row.idempotency_key, reason)
+            return True
+        delay = self._backoff(row.attempts)
+        if not mark_retry(
+            session=session,
+            message_id=row.id,
+            token=token,
+            now=now,
+            due_at=now + dt.timedelta(seconds=delay),
+            error=reason,
+            maybe_sent=maybe,
+        ):
+            return False
+        result.retried += 1
+        log.info("outbox %s retry in %.1fs: %s", row.idempotency_key, delay, reason)
+        return True
 
     def _backoff(self, attempts: int) -> float:
         return min(self.base_backoff * 2 ** max(attempts - 1, 0), 3600.0)
 
-    def _send_one(self, row: OutboxMessage) -> DeliveryError | None:
-        message = Outbound(row.idempotency_key, row.kind, row_ref(row), payload_reply(row.payload))
-        try:
-            delivery = self.senders[row.platform].send(message)
-        except DeliveryError as exc:
-            return exc
-        except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the row; it is retried
-            log.exception("sending outbox %s raised", row.idempotency_key)
-            return DeliveryError(f"{type(exc).__name__}: {exc}")
-        log.debug("outbox %s delivered on %s as %s", row.idempotency_key, row.platform, delivery)
-        return None
+
+HELD = "held: the learner's working day had ended; due again when it next starts"

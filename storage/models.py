@@ -219,8 +219,14 @@ class OutboxMessage(SQLModel, table=True):
     due_at: dt.datetime = _when(default_factory=utcnow, index=True)
     attempts: int = 0
     lease_until: dt.datetime | None = _when(default=None)
+    # The claim holding the row while `sending`: every state change must present it (fencing).
+    claim_token: str | None = Field(default=None, max_length=36)
+    # An earlier attempt may have reached the platform (timeout, dropped connection, a dispatcher
+    # that died mid-send): the next one looks for the message before sending it again.
+    maybe_sent: bool = False
     last_error: str | None = Field(default=None, sa_type=Text)
     sent_at: dt.datetime | None = _when(default=None)
+    delivery_id: str | None = Field(default=None, max_length=100)  # the platform's id for the message
     created_at: dt.datetime = _when(default_factory=utcnow)
 
 
@@ -275,6 +281,7 @@ class Campaign(SQLModel, table=True):
     source: str = Field(default="config", max_length=20)
     created_by: str | None = Field(default=None, max_length=100)
     active: bool = True
+    paused: bool = False  # paused by an admin in chat; app.yaml syncs leave it paused
     created_at: dt.datetime = _when(default_factory=utcnow)
 
 

@@ -4,11 +4,17 @@ Enqueueing is insert-or-ignore on the idempotency key, so planning twice (or in 
 processes) makes one row. Claiming takes due rows, and rows whose lease ran out, with
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two dispatchers never hold the same row; SQLite
 ignores the lock clause and takes the write lock for the whole transaction instead.
+
+Claims are fenced: each claim writes a fresh token into its rows, and every later state
+change (renew, sent, retry, failed) names the token and succeeds only while the row is still
+`sending` under that token with an unexpired lease. A dispatcher whose lease ran out (it was
+slow, paused or partitioned) therefore cannot overwrite what the next holder did.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -74,8 +80,14 @@ def claim(
     platforms: Iterable[str],
     limit: int,
     lease: dt.timedelta,
+    token: str | None = None,
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due rows (or rows whose lease ran out) for these platforms until now + lease."""
+    """Lease up to `limit` due rows (or rows whose lease ran out) for these platforms until now + lease.
+
+    Every claimed row carries `token` (default: a new uuid): `renew`, `mark_sent`, `mark_retry`
+    and `mark_failed` only act while the row still holds it. A row taken over from an expired
+    lease may have been sent by its last holder, so it is flagged `maybe_sent`.
+    """
     due = or_(
         and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now),
         and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.lease_until) < now),
@@ -87,50 +99,112 @@ def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    taken_over = case((col(OutboxMessage.status) == SENDING, True), else_=col(OutboxMessage.maybe_sent))
     statement = (
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(chosen.scalar_subquery()))
-        .values(status=SENDING, lease_until=now + lease, attempts=col(OutboxMessage.attempts) + 1)
+        .where(col(OutboxMessage.id).in_(chosen.scalar_subquery()), due)
+        .values(
+            status=SENDING,
+            lease_until=now + lease,
+            claim_token=token or str(uuid.uuid4()),
+            maybe_sent=taken_over,
+            attempts=col(OutboxMessage.attempts) + 1,
+        )
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     )
-    return list(session.execute(statement).scalars())
+    return sorted(session.execute(statement).scalars(), key=lambda r: (r.due_at, r.id or 0))
 
 
-def mark_sent(*, session: Session, ids: Sequence[int], now: dt.datetime) -> None:
-    if ids:
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == SENDING)
-            .values(status=SENT, sent_at=now, lease_until=None, last_error=None)
-            .execution_options(synchronize_session=False)
+def _held(message_ids: Sequence[int], token: str, now: dt.datetime) -> Any:
+    """Rows still held by this claim, with an unexpired lease."""
+    return and_(
+        col(OutboxMessage.id).in_(list(message_ids)),
+        col(OutboxMessage.claim_token) == token,
+        col(OutboxMessage.status) == SENDING,
+        col(OutboxMessage.lease_until) >= now,
+    )
+
+
+def renew(
+    *, session: Session, ids: Sequence[int], token: str, now: dt.datetime, lease: dt.timedelta
+) -> set[int]:
+    """Extend the lease of the rows this claim still holds to now + lease; returns their ids."""
+    if not ids:
+        return set()
+    statement = (
+        update(OutboxMessage)
+        .where(_held(ids, token, now))
+        .values(lease_until=now + lease)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return {int(i) for i in session.execute(statement).scalars()}
+
+
+def mark_sent(
+    *, session: Session, message_id: int, token: str, now: dt.datetime, delivery_id: str | None = None
+) -> bool:
+    """Sent, if this claim still holds the row with an unexpired lease; False otherwise (nothing changed)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(_held([message_id], token, now))
+        .values(
+            status=SENT,
+            sent_at=now,
+            lease_until=None,
+            claim_token=None,
+            maybe_sent=False,
+            last_error=None,
+            delivery_id=None if delivery_id is None else delivery_id[:100],
         )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_retry(
-    *, session: Session, message_id: int, due_at: dt.datetime, error: str | None, count_attempt: bool = True
-) -> None:
-    """Back to pending, due again at `due_at`; a pacing delay (`count_attempt=False`) is not an attempt."""
-    values: dict[str, Any] = {"status": PENDING, "due_at": due_at, "lease_until": None}
+    *,
+    session: Session,
+    message_id: int,
+    token: str,
+    now: dt.datetime,
+    due_at: dt.datetime,
+    error: str | None,
+    count_attempt: bool = True,
+    maybe_sent: bool | None = None,
+) -> bool:
+    """Back to pending, due again at `due_at`, if this claim still holds the row; False otherwise.
+
+    A delay that is not the message's fault (pacing, a rate limit, a held nudge:
+    `count_attempt=False`) does not use up an attempt. `maybe_sent=True` when the attempt may
+    have reached the platform (the next one looks before sending).
+    """
+    values: dict[str, Any] = {"status": PENDING, "due_at": due_at, "lease_until": None, "claim_token": None}
     if error is not None:
         values["last_error"] = error[:2000]
     if not count_attempt:
         values["attempts"] = col(OutboxMessage.attempts) - 1
-    session.execute(
+    if maybe_sent is not None:
+        values["maybe_sent"] = maybe_sent
+    result = session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
+        .where(_held([message_id], token, now))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_failed(*, session: Session, message_id: int, error: str) -> None:
-    session.execute(
+def mark_failed(*, session: Session, message_id: int, token: str, now: dt.datetime, error: str) -> bool:
+    """Failed for good with the reason, if this claim still holds the row; False otherwise."""
+    result = session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status=FAILED, lease_until=None, last_error=error[:2000])
+        .where(_held([message_id], token, now))
+        .values(status=FAILED, lease_until=None, claim_token=None, last_error=error[:2000])
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def cancel_pending(*, session: Session, user_id: int, kinds: Iterable[str]) -> int:

@@ -77,9 +77,9 @@ def test_a_429_is_retried_after_retry_after_and_delivered_once(tmp_path: Path) -
     with FakeSlack() as fake:
         fake.rate_limit("chat.postMessage", retry_after=7)
         dispatcher = _dispatcher(engine, fake, clock)
-        assert dispatcher.run_once().retried == 1
+        assert dispatcher.run_once().deferred == 1
         [row] = _rows(engine)
-        assert (row.status, row.attempts) == ("pending", 1)
+        assert (row.status, row.attempts) == ("pending", 0)  # a rate limit uses up no attempt
         assert row.due_at.replace(tzinfo=dt.UTC) == NOW + dt.timedelta(seconds=7)
         assert "429" in (row.last_error or "")
         clock.advance(dt.timedelta(seconds=6))
@@ -93,7 +93,28 @@ def test_a_429_is_retried_after_retry_after_and_delivered_once(tmp_path: Path) -
         assert sent["channel"] == "D00000" and sent["text"] == "Step 0 is ready"
         assert sent["blocks"][-1]["elements"][0]["action_id"].startswith("lb:nudge_done")
     [row] = _rows(engine)
-    assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+
+def test_five_429s_in_a_row_defer_the_row_and_it_is_still_delivered(tmp_path: Path) -> None:
+    """Finding 3: rate limits wait as long as Retry-After says and never use up the attempts."""
+    engine = _engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _fill(engine, 1)
+    clock = ManualClock(NOW)
+    with FakeSlack() as fake:
+        fake.rate_limit("chat.postMessage", retry_after=2, times=7)
+        dispatcher = _dispatcher(engine, fake, clock, max_attempts=5)
+        for _ in range(7):
+            dispatcher.run_once()
+            [row] = _rows(engine)
+            assert row.status == "pending", row.last_error
+            clock.advance(dt.timedelta(seconds=2))
+        assert dispatcher.run_once().sent == 1
+        dispatcher.close()
+        assert _keys(fake) == {"step:test:0": 1}
+        assert len(fake.called("chat.postMessage")) == 8
+    [row] = _rows(engine)
+    assert (row.status, row.attempts) == ("sent", 1)
 
 
 def test_permanent_errors_fail_at_once_and_transient_ones_after_the_last_attempt(tmp_path: Path) -> None:
