@@ -114,7 +114,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
         while time.perf_counter() < deadline:
             result = dispatcher.run_once()
             total.add(result)
-            if result.sent or result.retried or result.failed or result.paced:
+            if result.busy:
                 busy_until = time.perf_counter()
                 continue
             with session_scope(engine) as session:
@@ -135,6 +135,9 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "peak_mb": round(peak_mb, 1),
         "sent": total.sent,
         "retried": total.retried,
+        "deferred": total.deferred,
+        "found": total.found,
+        "lost": total.lost,
         "failed": total.failed,
         "seconds": round(elapsed, 3),
     }

@@ -2,8 +2,11 @@
 
 `FakeSlack` is a small threaded HTTP server on 127.0.0.1 that answers the Web API methods
 learnbot calls, records every call (method, parameters, token), and can be told to answer
-HTTP 429 with Retry-After or a Slack error. `FakeSocketMode` is a minimal websocket server
-that plays Slack's side of Socket Mode. `sign()` makes the headers of a real signed request.
+HTTP 429 with Retry-After or a Slack error, to answer slowly, to drop the connection after
+processing a call (the caller cannot tell whether it arrived), or to do all of these at random
+(`chaos`). `conversations.history` returns what was posted, with metadata. `FakeSocketMode` is
+a minimal websocket server that plays Slack's side of Socket Mode. `sign()` makes the headers
+of a real signed request.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import random
 import socket
 import struct
 import threading
@@ -67,6 +71,7 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._plans: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._delays: dict[str, float] = {}
+        self._chaos: dict[str, _Chaos] = {}
         self._ts = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -101,6 +106,35 @@ class FakeSlack:
         with self._changed:
             self._delays[method] = seconds
 
+    def drop(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls of `method` take effect (a post is posted) but the connection is then
+        closed without an answer, as when a network drops after Slack processed the request."""
+        for _ in range(times):
+            self._plan(method, _DROP, {}, {})
+
+    def chaos(
+        self,
+        method: str,
+        *,
+        delay: tuple[float, float] = (0.0, 0.0),
+        rate_limited: float = 0.0,
+        errors: float = 0.0,
+        dropped: float = 0.0,
+        retry_after: int = 1,
+        seed: int = 0,
+    ) -> None:
+        """Every call of `method` waits a random time in `delay`; then, at these rates, gets HTTP 429
+        (Retry-After), HTTP 500 (not processed), or is processed and its connection dropped."""
+        with self._changed:
+            self._chaos[method] = _Chaos(
+                delay, rate_limited, errors, dropped, retry_after, random.Random(seed)
+            )
+
+    def calm(self, method: str) -> None:
+        """No more random delays or faults for `method` (planned answers and `slow` still apply)."""
+        with self._changed:
+            self._chaos.pop(method, None)
+
     def _plan(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
         with self._changed:
             self._plans.setdefault(method, []).append((status, body, headers))
@@ -122,13 +156,29 @@ class FakeSlack:
                 self._changed.wait(max(0.0, deadline - time.monotonic()))
 
     def settle(self, quiet: float = 0.3) -> None:
-        """Wait until no call arrived for `quiet` seconds: used to assert that nothing more is posted."""
+        """Wait until no call arrived for `quiet` seconds (at least `quiet` from now, even with no calls).
+
+        A heuristic: to assert that an app posted nothing more, wait for the app itself to finish
+        (`SlackApp.finish()` in tests/slack_harness.py).
+        """
+        began = time.monotonic()
         while True:
             with self._changed:
-                last = self.calls[-1].at if self.calls else 0.0
+                last = max(began, self.calls[-1].at if self.calls else 0.0)
             if time.monotonic() - last >= quiet:
                 return
             time.sleep(quiet / 3)
+
+    def delivered_keys(self) -> list[str]:
+        """The outbox keys (message metadata) of every chat.postMessage that took effect, in order."""
+        with self._changed:
+            return [
+                c.params["metadata"]["event_payload"]["key"]
+                for c in self.calls
+                if c.method == "chat.postMessage"
+                and c.response.get("ok")
+                and isinstance(c.params.get("metadata"), dict)
+            ]
 
     def reset(self) -> None:
         with self._changed:
@@ -149,12 +199,14 @@ class FakeSlack:
                 "bot_id": "BBOT",
                 "is_enterprise_install": False,
             }
-        if method == "chat.postMessage":
-            ts = f"1700000000.{next(self._ts):06d}"
+        if method == "chat.postMessage":  # a real-time ts, so history's `oldest` works as on Slack
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
             message = {"ts": ts, "text": params.get("text"), "blocks": params.get("blocks"), "user": BOT_USER}
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "conversations.history":
+            return self._history(channel, params)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
         if method == "chat.update":
@@ -202,6 +254,33 @@ class FakeSlack:
             return {"ok": True, "url": self.socket_url}
         return {"ok": True}
 
+    def _history(self, channel: str, params: dict[str, Any]) -> dict[str, Any]:
+        """What was posted in `channel` after `oldest`, newest first, with metadata when asked for."""
+        oldest = float(params.get("oldest") or 0)
+        limit = int(params.get("limit") or 100)
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._changed:
+            posted = [
+                c
+                for c in self.calls
+                if c.method == "chat.postMessage"
+                and c.response.get("ok")
+                and c.response.get("channel") == channel
+            ]
+        messages = []
+        for call in reversed(posted):
+            message = dict(call.response["message"])
+            if float(message["ts"]) <= oldest:
+                continue
+            if metadata and call.params.get("metadata"):
+                message["metadata"] = call.params["metadata"]
+            messages.append(message)
+        start = int(params.get("cursor") or 0)
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
+        cursor = str(start + limit) if more else ""
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -224,13 +303,24 @@ class FakeSlack:
                 method = "response_url" if path.startswith("/respond/") else path.removeprefix("/api/")
                 with fake._changed:
                     plan = fake._plans.get(method)
+                    planned = bool(plan)
                     status, body, headers = plan.pop(0) if plan else (200, None, {})
-                time.sleep(fake._delays.get(method, 0.0))
-                if body is None:
+                    chaos = fake._chaos.get(method)
+                    if chaos is not None and not planned:
+                        status, body, headers = chaos.pick(status, body, headers)
+                    pause = fake._delays.get(method, 0.0) + (chaos.pause() if chaos else 0.0)
+                time.sleep(pause)
+                dropped = status == _DROP
+                if body is None or dropped:
                     body = {"ok": True} if method == "response_url" else fake._answer(method, params)
                 with fake._changed:
                     fake.calls.append(Call(method, params, token, body))
                     fake._changed.notify_all()
+                if dropped:  # processed, but the caller never hears back
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -244,6 +334,39 @@ class FakeSlack:
             do_GET = _handle
 
         return Handler
+
+
+_DROP = -1  # a planned "status": process the call, then close the connection without answering
+
+
+@dataclass
+class _Chaos:
+    """Random delays and faults for one method (see `FakeSlack.chaos`)."""
+
+    delay: tuple[float, float]
+    rate_limited: float
+    errors: float
+    dropped: float
+    retry_after: int
+    rng: random.Random
+
+    def pause(self) -> float:
+        low, high = self.delay
+        return self.rng.uniform(low, high) if high > 0 else 0.0
+
+    def pick(
+        self, status: int, body: dict[str, Any] | None, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
+        roll = self.rng.random()
+        if roll < self.rate_limited:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self.retry_after)}
+        roll -= self.rate_limited
+        if roll < self.errors:
+            return 500, {"ok": False, "error": "internal_error"}, {}
+        roll -= self.errors
+        if roll < self.dropped:
+            return _DROP, None, {}
+        return status, body, headers
 
 
 # ---- signed requests, as Slack sends them ----
