@@ -15,13 +15,15 @@ from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Button, Incoming, Reply
 from bot.markup import Text, bold, code, link
+from nudges.hours import window_for
 from nudges.kinds import personal_names
 from nudges.kinds.follow_up import MAX_FOLLOW_UPS
 from nudges.pathways import complete_step, position, start_step
+from nudges.planner import promised_slot, start_of_next_day, when_words
 from storage.content import get_content
-from storage.models import ContentItem, Enrolment, Pathway, StepProgress
+from storage.models import ContentItem, Enrolment, Pathway, Person, StepProgress
 from storage.outbox import cancel_pending
-from storage.pathways import pathway_steps
+from storage.pathways import active_steps
 from storage.preferences import set_opted_out, snooze
 
 NOT_YOURS = "That button was for someone else's nudge, so I left it alone."
@@ -85,7 +87,7 @@ def on_done(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
     _, finished = complete_step(
         session=session, enrolment=enrolment, content_id=item.id, now=bot.clock.now(), follow_up_days=days
     )
-    steps = pathway_steps(session=session, pathway_id=pathway.id)
+    steps = active_steps(session=session, pathway_id=pathway.id)
     where = position(steps, item.id)
     text = Text("Nice work: ", bold(item.title), " is done")
     text += f" (step {where.number} of {where.total})." if where.number else "."
@@ -100,34 +102,52 @@ def on_done(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
 
 
 def on_snooze(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    """Snooze: no nudges for a day, then this step again."""
+    """Snooze: no nudges until tomorrow, then this step again (in working hours); says which day that is."""
     found = _step(action, session, caller)
     if isinstance(found, Reply):
         return [found]
     enrolment, _, item = found
     now = bot.clock.now()
-    until = now + dt.timedelta(days=1)
+    person = session.get(Person, caller.person_id)
+    assert person is not None
+    window = window_for(bot.config.nudges, person.timezone)
+    until = start_of_next_day(now, window)
     snooze(session=session, user_id=caller.person_id, until=until, now=now)
-    enrolment.next_nudge_at = until
-    session.add(enrolment)
-    text = Text("Snoozed. I'll bring ", bold(item.title), " back tomorrow, in working hours.")
+    _again(session, enrolment, item.id, until)
+    slot, _ = promised_slot(session=session, config=bot.config, person=person, earliest=until, now=now)
+    when = when_words(slot, now, window.zone) if slot else "when your working hours next allow"
+    text = Text("Snoozed. I'll bring ", bold(item.title), f" back {when}, in working hours.")
     return [Reply(text=text, replace_message=True)]
 
 
 def on_not_now(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    """Not now: this pathway waits a full cadence before the next nudge."""
+    """Not now: this pathway waits a full cadence, then this step comes again."""
     found = _step(action, session, caller)
     if isinstance(found, Reply):
         return [found]
     enrolment, pathway, item = found
-    enrolment.next_nudge_at = bot.clock.now() + dt.timedelta(days=pathway.cadence_days)
-    session.add(enrolment)
+    now = bot.clock.now()
+    person = session.get(Person, caller.person_id)
+    assert person is not None
+    window = window_for(bot.config.nudges, person.timezone)
+    # from the start of the day a cadence away, so "in 7 days" means that day's working hours
+    earliest = start_of_next_day(now + dt.timedelta(days=pathway.cadence_days - 1), window)
+    _again(session, enrolment, item.id, earliest)
+    slot, _ = promised_slot(session=session, config=bot.config, person=person, earliest=earliest, now=now)
+    when = when_words(slot, now, window.zone, days=pathway.cadence_days) if slot else "later"
     text = Text(
         "No problem. I'll check back about ",
         bold(item.title),
-        f" in {pathway.cadence_days} days; it's on your Home whenever you want it sooner.",
+        f" {when}; it's on your Home whenever you want it sooner.",
     )
     return [Reply(text=text, replace_message=True)]
+
+
+def _again(session: Session, enrolment: Enrolment, content_id: str, at: dt.datetime) -> None:
+    """The learner answered: this step comes again at `at`, with its one reminder if that is ignored."""
+    enrolment.next_nudge_at = at
+    enrolment.nudged_step, enrolment.nudges_for_step = content_id, 0
+    session.add(enrolment)
 
 
 def on_stop(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
@@ -200,8 +220,16 @@ def on_not_yet(action: Action, *, session: Session, bot: LearnBot, caller: Calle
     progress, item = found
     days = bot.config.nudges.follow_up_days
     if progress.follow_ups < MAX_FOLLOW_UPS:
-        progress.follow_up_at = bot.clock.now() + dt.timedelta(days=days)
-        text = Text("No problem. I'll ask about ", bold(item.title), f" again in {days} days.")
+        now = bot.clock.now()
+        person = session.get(Person, caller.person_id)
+        assert person is not None
+        window = window_for(bot.config.nudges, person.timezone)  # that day's working hours, from their start
+        progress.follow_up_at = start_of_next_day(now + dt.timedelta(days=days - 1), window)
+        slot, window = promised_slot(
+            session=session, config=bot.config, person=person, earliest=progress.follow_up_at, now=now
+        )
+        when = when_words(slot, now, window.zone, days=days) if slot else "later"
+        text = Text("No problem. I'll ask about ", bold(item.title), f" again {when}.")
     else:
         progress.follow_up_at = None
         text = Text("No problem; I won't ask again. When you do use it, it's on your Home.")

@@ -31,7 +31,7 @@ from storage.models import (
     Pillar,
     StepProgress,
 )
-from storage.pathways import pathway_steps
+from storage.pathways import active_steps, pathway_steps
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def complete_step(
         progress.follow_up_at = now + dt.timedelta(days=follow_up_days)
     session.add(progress)
     session.flush()
-    steps = pathway_steps(session=session, pathway_id=enrolment.pathway_id)
+    steps = active_steps(session=session, pathway_id=enrolment.pathway_id)  # a deleted lesson is skipped
     done = set(
         session.exec(
             select(StepProgress.content_id).where(

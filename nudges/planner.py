@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -27,6 +28,7 @@ from nudges.hours import Window, next_slot, window_for, window_payload
 from nudges.kinds import KINDS, Kind, Message, Pending, Planning, personal_names
 from nudges.outbox import reply_payload
 from nudges.reach import addresses
+from storage.models import Person
 from storage.outbox import enqueue_many, message_row, sent_times_since
 from storage.preferences import all_preferences
 
@@ -60,6 +62,39 @@ def capped_slot(
         deferred = True
         slot = next_slot(inside[len(inside) - cap] + WEEK + dt.timedelta(seconds=1), window)
     return slot, deferred
+
+
+def promised_slot(
+    *, session: Session, config: AppConfig, person: Person, earliest: dt.datetime, now: dt.datetime
+) -> tuple[dt.datetime | None, Window]:
+    """When the planner will next nudge this person about something due from `earliest`: their
+    working hours and quiet days, one a day, `max_per_week`; what a reply may promise them."""
+    window = window_for(config.nudges, person.timezone)
+    kinds = personal_names()
+    sent = sent_times_since(session=session, since=now - WEEK, kinds=kinds).get(person.id or 0, [])
+    slot, _ = capped_slot(
+        max(as_utc(earliest), as_utc(now)), window, [as_utc(t) for t in sent], config.nudges.max_per_week
+    )
+    return slot, window
+
+
+def start_of_next_day(now: dt.datetime, window: Window) -> dt.datetime:
+    """Midnight at the start of tomorrow in the person's zone, in UTC."""
+    tomorrow = as_utc(now).astimezone(window.zone).date() + dt.timedelta(days=1)
+    return as_utc(dt.datetime.combine(tomorrow, dt.time(0), tzinfo=window.zone))
+
+
+def when_words(slot: dt.datetime, now: dt.datetime, zone: ZoneInfo, *, days: int | None = None) -> str:
+    """'tomorrow', 'in 7 days' (when `days` on is that day), 'on Monday' or 'on Monday 14 December'."""
+    today = as_utc(now).astimezone(zone).date()
+    day = as_utc(slot).astimezone(zone).date()
+    if day == today + dt.timedelta(days=1):
+        return "tomorrow"
+    if days is not None and day == today + dt.timedelta(days=days):
+        return f"in {days} days"
+    if day - today < dt.timedelta(days=7):
+        return f"on {day:%A}"
+    return f"on {day:%A} {day.day} {day:%B}"
 
 
 # ---- what the planner decides ---------------------------------------------------------------

@@ -1,8 +1,13 @@
-"""Pathway steps: each active enrolment's next unfinished step, every `cadence_days`, reminded twice at most.
+"""Pathway steps: each active enrolment's next unfinished step, every `cadence_days`, one reminder if ignored.
+
+A learner's answer (Snooze, Not now) sets when the step comes again and restarts the count, so
+what the reply promised happens; a step ignored twice (the nudge and its reminder) waits for the
+learner (it is on their Home).
 
 Before looking, everyone a pathway's audience rule names is enrolled (`enrolled` in the
-planner's notes). The key is `step:<enrolment>:<lesson>:<n>` with n the how-many-th nudge for
-that step, so replanning makes no second row.
+planner's notes). The key is `step:<enrolment>:<lesson>:<n>:<earliest>` with n the how-many-th
+nudge since the learner last answered and `earliest` the stored moment it was due from, so
+replanning makes no second row.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from storage.enrolments import active_pathways as stored_pathways
 from storage.models import ContentItem, Enrolment, Pathway, PathwayStep, Person, StepProgress
 
 NAME = "step"
-MAX_STEP_NUDGES = 3  # the first nudge of a step and at most two reminders or snoozes
+MAX_STEP_NUDGES = 2  # the nudge of a step and one reminder if it is ignored
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,17 @@ class _Step:
 
 
 def steps_by_pathway(session: Session) -> dict[str, list[str]]:
-    """Every pathway's lesson ids in order, in one query."""
+    """Every pathway's lesson ids in order, in one query: only lessons still in the library (a step
+    whose lesson file was deleted is skipped for learners; admins see it in `pathway ID`)."""
     steps: dict[str, list[str]] = {}
-    query = select(PathwayStep).order_by(col(PathwayStep.pathway_id), col(PathwayStep.position))
-    for step in session.exec(query):
-        steps.setdefault(step.pathway_id, []).append(step.content_id)
+    query = (
+        select(PathwayStep.pathway_id, PathwayStep.content_id)
+        .join(ContentItem, col(ContentItem.id) == col(PathwayStep.content_id))
+        .where(col(ContentItem.active).is_(True))
+        .order_by(col(PathwayStep.pathway_id), col(PathwayStep.position))
+    )
+    for pathway_id, content_id in session.exec(query):
+        steps.setdefault(pathway_id, []).append(content_id)
     return steps
 
 
@@ -124,7 +135,7 @@ class Steps:
                     "next_nudge_at": planning.now + dt.timedelta(days=pathway.cadence_days),
                 }
             )
-            key = f"step:{enrolment.id}:{item.id}:{count}"
+            key = f"step:{enrolment.id}:{item.id}:{count}:{as_utc(pending.earliest):%Y%m%dT%H%M%S}"
             out.append(Message(key, reply, pending, extra={"pathway": pathway.id}))
         if updates:
             planning.session.execute(update(Enrolment), sorted(updates, key=lambda r: r["id"]))

@@ -141,7 +141,7 @@ def test_snooze_moves_the_step_to_tomorrow_and_stop_cancels_what_is_queued(
     run_tick(bot, {"console": sender}, at=at("2026-12-01T08:59:00Z"))
     assert len(sender.delivered) == 1
     run_tick(bot, {"console": sender}, at=at("2026-12-01T09:00:00Z"))
-    assert sender.delivered[-1][1].reply.text.startswith("Still up for it? Step 1 of 4")
+    assert sender.delivered[-1][1].reply.text.startswith("Step 1 of 4")  # asked for again, not a reminder
 
     with bot.session() as session:  # something already queued for later when Sam opts out
         user_id = _rows(bot)[0].user_id
