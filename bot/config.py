@@ -23,6 +23,22 @@ from bot.ids import slugify
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 Id = Annotated[str, Field(pattern=_ID_RE.pattern, max_length=100)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Campaign input, checked where it enters (app.yaml, chat, the Slack form): a channel is a name
+# or an id of word characters, dots and hyphens (Slack allows 80), a message fits a chat post.
+_CHANNEL_RE = re.compile(r"^[\w.-]{1,80}$")
+CAMPAIGN_TITLE_LIMIT = 150
+CAMPAIGN_MESSAGE_LIMIT = 2000
+
+
+def channel_problem(name: str) -> str | None:
+    """Why `name` (without its '#') cannot be a campaign's channel, or None when it can."""
+    if not name:
+        return "a channel name is empty"
+    if len(name) > 80:
+        return f"channel name {name[:20]!r}… is {len(name)} characters long; the limit is 80"
+    if not _CHANNEL_RE.match(name):
+        return f"channel {name[:80]!r} may only have letters, digits, '.', '-' and '_'"
+    return None
 
 
 class ConfigError(Exception):
@@ -123,8 +139,8 @@ class CampaignConfig(_Strict):
     """
 
     id: Id
-    title: str = Field(min_length=1, max_length=150)
-    message: str = ""
+    title: str = Field(min_length=1, max_length=CAMPAIGN_TITLE_LIMIT)
+    message: str = Field(default="", max_length=CAMPAIGN_MESSAGE_LIMIT)
     pathway: str | None = None
     channels: list[str] = Field(min_length=1)
     platform: Literal["slack", "console", "teams"] = "slack"
@@ -141,8 +157,9 @@ class CampaignConfig(_Strict):
     @classmethod
     def _channel_names(cls, value: list[str]) -> list[str]:
         names = [name.strip().lstrip("#") for name in value]
-        if any(not name for name in names):
-            raise ValueError("a channel name is empty")
+        for name in names:
+            if problem := channel_problem(name):
+                raise ValueError(problem)
         return names
 
     @field_validator("cron")

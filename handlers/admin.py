@@ -9,6 +9,7 @@
     enrol PERSON in PATHWAY                   put someone on a pathway
     announce PATHWAY in #CH [#CH…] [at YYYY-MM-DD HH:MM | cron "m h dom mon dow"] [tz ZONE]: MESSAGE
     campaigns                                 posts, clicks and joins per campaign
+    campaign ID pause | resume | delete       stop posting (waiting posts cancelled), post again, delete
     nudges status                             the outbox: queued, sent, failed, deferred
     link PERSON to PERSON                     one person on two platforms (the first joins the second)
 
@@ -58,6 +59,7 @@ _ANNOUNCE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CHANNEL = re.compile(r"#([\w.-]+)")
+_CAMPAIGN = re.compile(r"^campaign\s+(?P<id>[\w.-]+)\s+(?P<verb>pause|resume|delete)\s*$", re.IGNORECASE)
 ANNOUNCE_USAGE = (
     'Usage: announce PATHWAY in #channel [#more] [at 2026-12-01 09:00 | cron "0 9 * * mon"] '
     "[tz Europe/London]: your message"
@@ -80,6 +82,8 @@ def match(incoming: Incoming) -> Handler | None:
         return list_pathways
     if text.lower() == "campaigns":
         return list_campaigns
+    if first == "campaign" and _CAMPAIGN.match(text):
+        return change_campaign
     if text.lower() == "nudges status":
         return nudge_status
     if first == "pathway" and _PATHWAY.match(text):
@@ -324,6 +328,8 @@ def announce_campaign(
             send_at=send_at,
             timezone=zone_name,
         )
+    except campaigns.CampaignError as exc:
+        return [Reply(text=f"I couldn't make that campaign: {exc}. {ANNOUNCE_USAGE}")]
     except ValueError as exc:
         return [Reply(text=f"I couldn't read that schedule: {exc}. {ANNOUNCE_USAGE}")]
     where = ", ".join(f"#{c.label}" for c in announcement.channels)
@@ -357,11 +363,44 @@ def list_campaigns(incoming: Incoming, *, session: Session, bot: LearnBot, calle
     lines = []
     for row in rows:
         upcoming = f", next {row.next_at:%Y-%m-%d %H:%M} UTC" if row.next_at else ""
-        lines.append(
-            f"• {row.campaign.id} ({row.campaign.source}): {row.posted} posted, {row.waiting} waiting, "
-            f"{row.clicks} clicks, {row.joins} joins{upcoming}"
-        )
+        state = "" if row.campaign.active and not row.campaign.paused else ", paused"
+        if not row.campaign.active:
+            state = ", ended"
+        counts = f"{row.posted} posted, {row.waiting} waiting, {row.clicks} clicks, {row.joins} joins"
+        lines.append(f"• {row.campaign.id} ({row.campaign.source}{state}): {counts}{upcoming}")
     return [Reply(text="Campaigns:", quote="\n".join(lines))]
+
+
+def change_campaign(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
+    """`campaign ID pause|resume|delete`."""
+    found = _CAMPAIGN.match(_text(incoming))
+    assert found is not None
+    campaign_id, verb = found["id"], found["verb"].lower()
+    try:
+        if verb == "pause":
+            _, cancelled = campaigns.pause(session=session, campaign_id=campaign_id)
+            waiting = f"; {cancelled} waiting posts cancelled" if cancelled else ""
+            text = Text(
+                "Paused ",
+                code(campaign_id),
+                f"{waiting}. ",
+                code(f"campaign {campaign_id} resume"),
+                " undoes it.",
+            )
+        elif verb == "resume":
+            campaign = campaigns.resume(session=session, campaign_id=campaign_id)
+            upcoming = campaigns.next_occurrence(campaign, bot.clock.now())
+            nxt = (
+                f"; next post {upcoming:%Y-%m-%d %H:%M} UTC" if upcoming else "; it has no post still to come"
+            )
+            text = Text("Resumed ", code(campaign_id), nxt + ".")
+        else:
+            cancelled = campaigns.remove(session=session, campaign_id=campaign_id)
+            waiting = f" and {cancelled} waiting posts" if cancelled else ""
+            text = Text("Deleted ", code(campaign_id), f", its clicks and joins{waiting}.")
+    except campaigns.CampaignError as exc:
+        return [Reply(text=f"I couldn't {verb} that campaign: {exc}.")]
+    return [Reply(text=text)]
 
 
 def nudge_status(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:

@@ -3,27 +3,76 @@
 Campaigns come from app.yaml (`campaigns:`, mirrored by `sync_from_config`) or from chat
 (`announce …`). Their posts are a nudge kind (`nudges.kinds.campaign`: one outbox row per
 channel per occurrence); this module holds their schedule (`occurrence`, `next_occurrence`) and
-counts clicks and joins per campaign.
+counts clicks and joins per campaign. Input is checked here, where chat and forms create a
+campaign (`CampaignError` says what is wrong); admins can pause, resume and delete one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlalchemy import event, func, update
+from sqlmodel import Session, col, delete, select
 
-from bot.config import AppConfig
+from bot.config import CAMPAIGN_MESSAGE_LIMIT, CAMPAIGN_TITLE_LIMIT, AppConfig, channel_problem
 from bot.ids import slugify
 from nudges.clock import as_utc
 from storage.models import Campaign, CampaignEvent, OutboxMessage
-from storage.outbox import SENT
+from storage.outbox import CANCELLED, PENDING, SENT
 
+log = logging.getLogger(__name__)
 GRACE = dt.timedelta(hours=1)
 CLICK, JOIN = "click", "join"
+
+# Called after a transaction that created or resumed a campaign commits: each running scheduler
+# in this process registers one (`NudgeScheduler.start`), so a "now" campaign posts at once.
+_listeners: list[Callable[[], None]] = []
+
+
+def on_change(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener` after each commit that created or resumed a campaign; returns the unsubscribe."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def _after_commit(session: Session) -> None:
+    """Tell the listeners once this session's transaction commits (nothing if it rolls back)."""
+
+    def notify(_session: Session) -> None:
+        for listener in list(_listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a listener's failure must not fail the committed request
+                log.exception("campaign change listener failed")
+
+    if _listeners:
+        event.listen(session, "after_commit", notify, once=True)
+
+
+class CampaignError(ValueError):
+    """A campaign that cannot be made or changed as asked; the message says why, for the chat."""
+
+
+def check(*, title: str, message: str, channels: list[str]) -> list[str]:
+    """The channels without '#', or `CampaignError` naming the first problem."""
+    if not title.strip() or len(title) > CAMPAIGN_TITLE_LIMIT:
+        raise CampaignError(f"a campaign title needs 1 to {CAMPAIGN_TITLE_LIMIT} characters")
+    if len(message) > CAMPAIGN_MESSAGE_LIMIT:
+        raise CampaignError(
+            f"the message is {len(message)} characters long; the limit is {CAMPAIGN_MESSAGE_LIMIT}"
+        )
+    names = [name.strip().lstrip("#") for name in channels]
+    if not names:
+        raise CampaignError("name at least one channel")
+    for name in names:
+        if problem := channel_problem(name):
+            raise CampaignError(problem)
+    return names
 
 
 def trigger(campaign: Campaign) -> CronTrigger | None:
@@ -44,7 +93,7 @@ def sync_from_config(*, session: Session, config: AppConfig) -> None:
         row.platform, row.channels, row.cron, row.timezone = entry.platform, entry.channels, entry.cron, zone
         at = entry.at
         row.send_at = None if at is None else as_utc(at if at.tzinfo else at.replace(tzinfo=ZoneInfo(zone)))
-        row.source, row.active = "config", True
+        row.source, row.active = "config", True  # `paused` stays as an admin left it
         session.add(row)
     for row in session.exec(select(Campaign).where(Campaign.source == "config")):
         if row.id not in configured and row.active:
@@ -66,7 +115,11 @@ def create(
     send_at: dt.datetime | None = None,
     timezone: str = "UTC",
 ) -> Campaign:
-    """A campaign made in chat; its id is the title's slug plus the creation time."""
+    """A campaign made in chat; its id is the title's slug plus the creation time.
+
+    Raises `CampaignError` for a bad title, message or channel, ValueError for a bad schedule.
+    """
+    channels = check(title=title, message=message, channels=channels)
     if cron:
         CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))  # raises ValueError with the reason
     base = slugify(title)[:60] or "campaign"
@@ -86,7 +139,63 @@ def create(
     )
     session.add(campaign)
     session.flush()
+    _after_commit(session)
     return campaign
+
+
+def _running(session: Session, campaign_id: str) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or not campaign.active:
+        raise CampaignError(f"there is no campaign called {campaign_id!r}; type `campaigns` for the list")
+    return campaign
+
+
+def _cancel_posts(session: Session, campaign_id: str, why: str) -> int:
+    """Cancel the campaign's posts not sent yet; returns how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.idempotency_key).like(f"campaign:{campaign_id}:%"),
+            col(OutboxMessage.status) == PENDING,
+        )
+        .values(status=CANCELLED, last_error=why)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def pause(*, session: Session, campaign_id: str) -> tuple[Campaign, int]:
+    """Stop posting until `resume`; posts waiting are cancelled (returned: the campaign and how many)."""
+    campaign = _running(session, campaign_id)
+    campaign.paused = True
+    session.add(campaign)
+    return campaign, _cancel_posts(session, campaign.id, "cancelled: the campaign was paused")
+
+
+def resume(*, session: Session, campaign_id: str) -> Campaign:
+    """Post again from the next occurrence (a one-off whose moment has passed stays unposted)."""
+    campaign = _running(session, campaign_id)
+    campaign.paused = False
+    session.add(campaign)
+    _after_commit(session)
+    return campaign
+
+
+def remove(*, session: Session, campaign_id: str) -> int:
+    """Delete a campaign made in chat, its counts and its posts not sent yet; returns how many were cancelled.
+
+    A campaign from app.yaml is deleted by removing it there (`learnbot index`); here it can be paused.
+    """
+    campaign = _running(session, campaign_id)
+    if campaign.source == "config":
+        raise CampaignError(
+            f"{campaign.id!r} comes from app.yaml: remove it there (or pause it here until then)"
+        )
+    cancelled = _cancel_posts(session, campaign.id, "cancelled: the campaign was deleted")
+    session.exec(delete(CampaignEvent).where(col(CampaignEvent.campaign_id) == campaign.id))  # type: ignore[call-overload]
+    session.delete(campaign)
+    session.flush()
+    return cancelled
 
 
 def occurrence(campaign: Campaign, now: dt.datetime, grace: dt.timedelta = GRACE) -> dt.datetime | None:
@@ -170,7 +279,7 @@ def stats(*, session: Session, now: dt.datetime) -> list[CampaignStats]:
                 waiting,
                 events.get((campaign.id, CLICK), 0) + events.get((campaign.id, JOIN), 0),
                 events.get((campaign.id, JOIN), 0),
-                next_occurrence(campaign, now) if campaign.active else None,
+                next_occurrence(campaign, now) if campaign.active and not campaign.paused else None,
             )
         )
     return out

@@ -13,12 +13,14 @@ once make one row, not two.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import AppConfig
@@ -33,6 +35,9 @@ from storage.outbox import enqueue_many, message_row, sent_times_since
 from storage.preferences import all_preferences
 
 WEEK = dt.timedelta(days=7)
+log = logging.getLogger(__name__)
+# column sizes of the outbox (storage.models.OutboxMessage)
+LIMITS = {"idempotency_key": 300, "platform": 20, "kind": 40, "channel_id": 100}
 
 
 # ---- polite times (nudges.hours) -----------------------------------------------------------
@@ -258,15 +263,47 @@ def _enqueue(planning: Planning, messages: list[Message], reach: dict[int, Conve
         if to is None:
             continue
         payload = reply_payload(message.reply, to=to, **extra)
-        rows.append(
-            message_row(
-                message.key,
-                to.platform,
-                message.pending.kind,
-                payload,
-                message.due_at or planning.now,
-                user_id=None if person is None else person.id,
-                channel_id=to.channel_id,
-            )
+        row = message_row(
+            message.key,
+            to.platform,
+            message.pending.kind,
+            payload,
+            message.due_at or planning.now,
+            user_id=None if person is None else person.id,
+            channel_id=to.channel_id,
         )
-    return enqueue_many(session=planning.session, rows=rows)
+        if problem := _unstorable(row):
+            log.error("outbox row %.80s skipped: %s", message.key, problem)
+            planning.notes["errors"] += 1
+            continue
+        rows.append(row)
+    return _insert_isolated(planning, rows)
+
+
+def _unstorable(row: dict[str, Any]) -> str | None:
+    """Why the outbox cannot hold this row (a field longer than its column), before the database says so."""
+    for name, limit in LIMITS.items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            return f"{name} is {len(value)} characters long; the column holds {limit}"
+    return None
+
+
+def _insert_isolated(planning: Planning, rows: list[dict[str, Any]]) -> int:
+    """All rows at once in a savepoint; if the database refuses, each row in its own savepoint, so one
+    bad row (one campaign, one learner) is logged and skipped and the others are still planned."""
+    session = planning.session
+    try:
+        with session.begin_nested():
+            return enqueue_many(session=session, rows=rows)
+    except SQLAlchemyError:
+        log.warning("planning: %d outbox rows refused together; inserting them one by one", len(rows))
+    added = 0
+    for row in rows:
+        try:
+            with session.begin_nested():
+                added += enqueue_many(session=session, rows=[row])
+        except SQLAlchemyError as exc:
+            log.error("outbox row %.80s skipped: %s", row["idempotency_key"], str(exc).splitlines()[0])
+            planning.notes["errors"] += 1
+    return added

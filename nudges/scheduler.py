@@ -13,8 +13,10 @@ clock and sessions (`bot.app.LearnBot` is one), and senders are handed in by `bo
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -178,22 +180,60 @@ class NudgeScheduler:
         self.scheduler.add_job(
             self._housekeeping, IntervalTrigger(hours=HOUSEKEEPING_HOURS), id="housekeeping"
         )
+        self._lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._passes = itertools.count(1)
+        self._planned: tuple[dt.datetime, int] | None = None  # (clock time it planned at, pass number)
+        self._dispatched = 0  # number of the last dispatcher pass that finished
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         self.refresh_campaigns()
         self.scheduler.add_job(self._plan, id="planner-at-start")  # no trigger: once, right away
+        self._unsubscribe = campaigns.on_change(self.campaigns_changed)
         self.scheduler.start()
 
     def shutdown(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self.scheduler.shutdown(wait=True)
         self.dispatcher.close()
+
+    def campaigns_changed(self) -> None:
+        """A campaign was created or resumed (committed): post what is due now, and follow its cron."""
+        self.scheduler.add_job(self._campaigns_now, id="campaigns-now", replace_existing=True)
+
+    def _campaigns_now(self) -> None:
+        self.refresh_campaigns()
+        self._fire_campaigns()
+
+    def wait_caught_up(self, at: dt.datetime, timeout: float) -> bool:
+        """Block until a planner pass at clock time `at` or later, and a dispatcher pass begun after it,
+        have finished (False after `timeout` seconds): what tests wait for instead of sleeping."""
+
+        def caught_up() -> bool:
+            return (
+                self._planned is not None and self._planned[0] >= at and self._dispatched > self._planned[1]
+            )
+
+        with self._progress:
+            return self._progress.wait_for(caught_up, timeout)
+
+    def wait_next_dispatch(self, timeout: float) -> bool:
+        """Block until a dispatcher pass that begins after this call has finished (passes never overlap,
+        so whatever an earlier pass held is recorded by then); False after `timeout` seconds."""
+        with self._progress:
+            mark = next(self._passes)
+            return self._progress.wait_for(lambda: self._dispatched > mark, timeout)
 
     def refresh_campaigns(self) -> None:
         """One cron job per active campaign with a cron (added, replaced or removed to match storage)."""
         with self.host.session() as session:
             wanted = {
                 c.id: c
-                for c in session.exec(select(Campaign).where(col(Campaign.active).is_(True)))
+                for c in session.exec(
+                    select(Campaign).where(col(Campaign.active).is_(True), col(Campaign.paused).is_(False))
+                )
                 if c.cron
             }
         current = {job.id for job in self.scheduler.get_jobs() if job.id.startswith("campaign:")}
@@ -208,17 +248,21 @@ class NudgeScheduler:
                 self.scheduler.add_job(self._fire_campaigns, cron, id=job_id, replace_existing=True)
 
     def _plan(self) -> None:
+        at = self.host.clock.now()
         try:
             plan_tick(self.host, self.senders)
         except Exception:
             log.exception("planner tick failed")
+        with self._progress:
+            self._planned = (at, next(self._passes))
+            self._progress.notify_all()
 
     def _fire_campaigns(self) -> None:
         try:
             plan_tick(self.host, self.senders, personal=False)
-            self._dispatch()
         except Exception:
             log.exception("campaign tick failed")
+        self._dispatch()
 
     def _housekeeping(self) -> None:
         try:
@@ -229,7 +273,12 @@ class NudgeScheduler:
             log.exception("housekeeping tick failed")
 
     def _dispatch(self) -> None:
-        try:
-            self.dispatcher.drain(max_passes=50)
-        except Exception:
-            log.exception("dispatcher tick failed")
+        with self._lock:  # the interval job and a campaign post may both want to dispatch
+            started = next(self._passes)
+            try:
+                self.dispatcher.drain(max_passes=50)
+            except Exception:
+                log.exception("dispatcher tick failed")
+        with self._progress:
+            self._dispatched = max(self._dispatched, started)
+            self._progress.notify_all()

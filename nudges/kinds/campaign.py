@@ -7,6 +7,7 @@ process was down) is skipped, not posted late; the next one tells the planner wh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 from sqlmodel import col, select
@@ -18,6 +19,7 @@ from nudges.messages import announcement
 from storage.models import Campaign, Pathway
 
 NAME = "campaign"
+log = logging.getLogger(__name__)
 
 
 class CampaignPosts:
@@ -29,11 +31,17 @@ class CampaignPosts:
 
     def pending(self, planning: Planning) -> Iterable[Pending]:
         now = planning.now
-        for campaign in planning.session.exec(select(Campaign).where(col(Campaign.active).is_(True))):
-            moment = campaigns.occurrence(campaign, now)
+        running = select(Campaign).where(col(Campaign.active).is_(True), col(Campaign.paused).is_(False))
+        for campaign in planning.session.exec(running):
+            try:  # a campaign stored with a broken schedule is skipped, never the others
+                moment = campaigns.occurrence(campaign, now)
+                upcoming = campaigns.next_occurrence(campaign, now)
+            except (ValueError, LookupError) as exc:
+                log.error("campaign %s skipped: its schedule cannot be read: %s", campaign.id, exc)
+                planning.notes["campaign_errors"] += 1
+                continue
             if moment is not None:
                 yield Pending(NAME, moment, subject=campaign.id, data=campaign)
-            upcoming = campaigns.next_occurrence(campaign, now)
             if upcoming is not None:
                 yield Pending(NAME, upcoming, subject=campaign.id, data=campaign)
 
