@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -177,14 +177,20 @@ class MemorySender:
         self.clock = clock or SystemClock()
         self.fail = fail
         self.delivered: list[tuple[dt.datetime, Outbound]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
 
     def send(self, outbound: Outbound) -> str | None:
         if self.fail is not None:
             self.fail(outbound)
         with self._lock:
             self.delivered.append((self.clock.now(), outbound))
+            self._lock.notify_all()
             return f"{self.platform}-{len(self.delivered)}"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Block until `count` messages were delivered (False after `timeout` seconds)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self.delivered) >= count, timeout)
 
     @property
     def messages(self) -> list[Outbound]:
@@ -256,7 +262,11 @@ class Dispatcher:
         max_attempts: int = 5,
         workers: int = 8,
         base_backoff: float = 2.0,
+        ticks: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`ticks` and `pause` are the real-time clock and sleep used to pace sends (tests replace them)."""
+        self.ticks, self.pause = ticks, pause
         self.engine = engine
         self.senders = dict(senders)
         self.clock = clock
@@ -309,7 +319,7 @@ class Dispatcher:
             return result
         with self._lock:  # only recent sends matter for pacing; forget the rest
             if len(self._last_sent) > 10_000:
-                recent = time.monotonic() - 60
+                recent = self.ticks() - 60
                 self._last_sent = {k: t for k, t in self._last_sent.items() if t > recent}
         now = self.clock.now()
         token = str(rows[0].claim_token)
@@ -397,9 +407,9 @@ class Dispatcher:
             assert row.id is not None
             if interval > 0:
                 with self._lock:
-                    wait = self._last_sent.get(key, -interval) + interval - time.monotonic()
+                    wait = self._last_sent.get(key, -interval) + interval - self.ticks()
                 if wait > 0:
-                    time.sleep(wait)
+                    self.pause(wait)
             if not self._still_held(work, row, guard):
                 result.lost += 1
                 continue
@@ -413,7 +423,7 @@ class Dispatcher:
             delivery, error, found = self._attempt(sender, row, message)
             if interval > 0:
                 with self._lock:
-                    self._last_sent[key] = time.monotonic()
+                    self._last_sent[key] = self.ticks()
             with session_scope(self.engine) as session:
                 held = self._record(session, work, row, delivery, error, found, result)
                 if held and error is not None and error.retry_after is not None and not error.permanent:

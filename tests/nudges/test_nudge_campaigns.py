@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
@@ -83,8 +83,10 @@ def test_a_cron_campaign_posts_once_per_occurrence_from_two_schedulers(
         assert all(job is not None and str(job.trigger.timezone) == "Pacific/Auckland" for job in jobs)
         for _ in range(10):  # 08:58:30 → 09:03:30 in Auckland, half a minute at a time
             clock.advance(dt.timedelta(seconds=30))
-            time.sleep(0.25)
-        time.sleep(0.3)
+            for scheduler in schedulers:  # both planned at this time and dispatched after it
+                assert scheduler.wait_caught_up(clock.now(), timeout=30)
+        for scheduler in schedulers:  # and whatever a pass still held then is recorded
+            assert scheduler.wait_next_dispatch(timeout=30)
     finally:
         for scheduler in schedulers:
             scheduler.shutdown()
@@ -95,6 +97,28 @@ def test_a_cron_campaign_posts_once_per_occurrence_from_two_schedulers(
         "campaign:feedback-monday:20261129T200200Z:general",
         "campaign:feedback-monday:20261129T200200Z:sales",
     ]
+
+
+def test_a_campaign_announced_now_posts_at_once_not_at_the_next_planner_tick(make_bot: MakeBot) -> None:
+    """Finding 7: with the planner an hour away, the post still goes out right after the announce."""
+    bot = make_bot()
+    sender = console(bot)
+    scheduler = NudgeScheduler(bot, {"console": sender}, dispatch_seconds=3600, planner_seconds=3600)
+    scheduler.start()
+    try:
+        router = Router(bot)
+        admin = Incoming(platform="console", user_id="console-admin", text="", channel_id="dm-console-admin")
+        [reply] = router.on_message(
+            dataclasses.replace(
+                admin, text="announce feedback-culture in #general: Feedback week starts now!"
+            )
+        )
+        assert "will post in #general now" in reply.text
+        assert sender.wait_for(1, timeout=10), "the campaign did not post within 10 s"
+    finally:
+        scheduler.shutdown()
+    [(_, post)] = sender.delivered
+    assert post.to.channel_id == "general" and "Feedback week starts now!" in post.reply.text
 
 
 def test_missed_occurrences_are_coalesced_and_old_ones_skipped() -> None:
