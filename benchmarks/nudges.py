@@ -140,7 +140,7 @@ NAIVE_DISPATCH = textwrap.dedent(
         row = rows[0]
         sender.send(Outbound(row.idempotency_key, row.kind, row_ref(row), payload_reply(row.payload)))
         with session_scope(engine) as session:
-            mark_sent(session=session, ids=[row.id], now=clock.now())
+            mark_sent(session=session, message_id=row.id, token=row.claim_token, now=clock.now())
         sent += 1
     print(json.dumps({"sent": sent, "seconds": time.perf_counter() - start}))
     """

@@ -67,3 +67,38 @@ def test_with_several_workspaces_each_message_uses_its_workspaces_token(
     )
     sender.send(_out(ConversationRef("slack", "U0B", data={"team": "T0002"})))
     assert [c.token for c in fake.calls] == ["xoxb-beta", "xoxb-beta"]  # conversations.open, chat.postMessage
+
+
+def test_a_dropped_answer_is_ambiguous_and_find_reads_the_key_back(
+    sender: SlackSender, fake: FakeSlack
+) -> None:
+    """Finding 4: Slack posted it but the answer was lost; `find` sees the key in the history's metadata."""
+    to = ConversationRef("slack", "", channel_id="C0GEN")
+    assert sender.find(_out(to, key="k0")) is None  # nothing posted yet
+    fake.drop("chat.postMessage")
+    with pytest.raises(DeliveryError) as dropped:
+        sender.send(_out(to, key="k1"))
+    assert dropped.value.ambiguous and not dropped.value.permanent
+    sender.send(_out(to, key="k2"))
+    [first, second] = fake.called("chat.postMessage")
+    assert sender.find(_out(to, key="k1")) == first.response["ts"]
+    assert sender.find(_out(to, key="k2")) == second.response["ts"]
+    assert sender.find(_out(to, key="k3")) is None
+    history = fake.called("conversations.history")
+    assert {c.params["channel"] for c in history} == {"C0GEN"}
+    assert all(c.params["include_all_metadata"] in ("1", "true") for c in history)
+
+
+def test_a_refused_connection_is_not_ambiguous_and_a_500_is() -> None:
+    refused = SlackSender(
+        outbox_client(Settings(slack_bot_token="xoxb-x", slack_api_url="http://127.0.0.1:9/api/"))
+    )
+    with pytest.raises(DeliveryError) as never_sent:
+        refused.send(_out(ConversationRef("slack", "", channel_id="C0GEN")))
+    assert not never_sent.value.ambiguous
+    with FakeSlack() as fake:
+        fake.chaos("chat.postMessage", errors=1.0)
+        flaky = SlackSender(outbox_client(Settings(slack_bot_token="xoxb-x", slack_api_url=fake.url)))
+        with pytest.raises(DeliveryError) as server_error:
+            flaky.send(_out(ConversationRef("slack", "", channel_id="C0GEN")))
+    assert server_error.value.ambiguous and not server_error.value.permanent
