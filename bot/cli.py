@@ -201,7 +201,8 @@ def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the Slack app: HTTP on --port at /slack/events, or Socket Mode when SLACK_APP_TOKEN is set."""
     from bot.adapters.slack import EVENTS_PATH, INSTALL_PATH, SlackAdapter
-    from bot.adapters.slack.server import http_server, socket_mode_handler
+    from bot.adapters.slack.guard import configure_logging
+    from bot.adapters.slack.server import http_server, socket_mode_handler, start_problem
     from bot.app import open_bot
     from bot.router import Router
 
@@ -213,19 +214,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print("see README, 'Install in Slack'", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for name in ("slack_sdk", "slack_bolt", "learnbot.bolt"):  # their debug lines can carry payloads
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
-    adapter = SlackAdapter(Router(open_bot(settings)), settings)
+    configure_logging(settings.log_level)  # one line per record, third-party loggers at WARNING
+    bot = open_bot(settings)
+    try:
+        adapter = SlackAdapter(Router(bot), settings)  # checks the bot token with auth.test
+    except Exception as exc:
+        problem = start_problem(exc, settings)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     from bot.wiring import start_nudges  # this replica's planner, dispatcher and campaign crons
 
     nudges = None if args.no_nudges else start_nudges(adapter.router.bot, settings)
     try:
         if socket_mode:
             print("learnbot is connecting to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
-            socket_mode_handler(adapter, settings.slack_app_token or "").start()
+            try:
+                socket_mode_handler(adapter, settings.slack_app_token or "").start()
+            except Exception as exc:
+                problem = start_problem(exc, settings, method="apps.connections.open")
+                if problem is None:
+                    raise
+                print(f"error: {problem}", file=sys.stderr)
+                return EXIT_USAGE
             return 0
         server = http_server(adapter, args.host, args.port)
         host, port = server.server_address[:2]
