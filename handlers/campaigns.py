@@ -1,4 +1,8 @@
-"""Clicks on a campaign post: Join (enrols; counted as a join) and What's in it? (the steps; a click)."""
+"""Clicks on a campaign post: Join (enrols; counted as a join) and What's in it? (the steps; a click).
+
+The button's value names a campaign and its pathway: both must exist, the campaign must
+invite to that pathway, and the pathway must still run; otherwise the clicker is told privately.
+"""
 
 from __future__ import annotations
 
@@ -11,25 +15,32 @@ from bot.markup import Text, bold
 from nudges import campaigns
 from nudges.pathways import PathwayEditError, join
 from storage.content import get_content
-from storage.models import Pathway
+from storage.models import Campaign, Pathway
 from storage.pathways import pathway_steps
 
 GONE = "Sorry, that campaign's pathway is no longer running. Ask an L&D admin which one to take instead."
 
 
-def _parse(action: Action, session: Session) -> tuple[str, Pathway] | None:
+UNKNOWN = "Sorry, I don't know that campaign. Ask an L&D admin which pathway to join."
+
+
+def _parse(action: Action, session: Session) -> tuple[str, Pathway] | str:
+    """(campaign id, pathway) from a campaign button, or what to tell the clicker."""
     campaign_id, _, pathway_id = action.value.partition("|")
+    campaign = session.get(Campaign, campaign_id) if 0 < len(campaign_id) <= 100 else None
+    if campaign is None or campaign.pathway_id != pathway_id:
+        return UNKNOWN
     pathway = session.get(Pathway, pathway_id)
-    if not campaign_id or pathway is None or not pathway.active:
-        return None
+    if pathway is None or not pathway.active:
+        return GONE
     return campaign_id, pathway
 
 
 def on_join(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """Join from a campaign post: enrol, count it, and tell the learner (privately) what happens next."""
     parsed = _parse(action, session)
-    if parsed is None:
-        return [Reply(text=GONE, ephemeral=True)]
+    if isinstance(parsed, str):
+        return [Reply(text=parsed, ephemeral=True)]
     campaign_id, pathway = parsed
     now = bot.clock.now()
     try:
@@ -60,8 +71,8 @@ def on_join(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
 def on_details(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """What's in it?: the pathway's steps, privately, with the Join button again."""
     parsed = _parse(action, session)
-    if parsed is None:
-        return [Reply(text=GONE, ephemeral=True)]
+    if isinstance(parsed, str):
+        return [Reply(text=parsed, ephemeral=True)]
     campaign_id, pathway = parsed
     campaigns.record(
         session=session,

@@ -1,4 +1,9 @@
-"""Rate a lesson 1-5 for relevance, then for clarity, in two taps; stored as a "rating" feedback."""
+"""Rate a lesson 1-5 for relevance, then for clarity, in two taps; stored as a "rating" feedback.
+
+One rating per person per lesson (rating again updates it). Under an answer only the asker
+rates (it was their question, and the message is theirs); the value must name a lesson shown
+for that question.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Button, Reply
 from bot.markup import Text, bold
+from handlers.feedback import NOT_YOURS, UNKNOWN_QUESTION
 from storage.content import get_content
-from storage.questions import record_feedback
+from storage.questions import answers_shown, get_question, record_feedback
 
 SCALE = range(1, 6)
 BAD_RATING = "Sorry, I couldn't tell which lesson that rating is for. Please ask your question again."
@@ -17,10 +23,11 @@ BAD_RATING = "Sorry, I couldn't tell which lesson that rating is for. Please ask
 
 def _parse(value: str) -> tuple[int | None, str, list[int]] | None:
     """`question|content[|relevance[|clarity]]`; the question part may be empty (e.g. rated from Home)."""
-    question, content_id, *scores = value.split("|")
-    if not content_id or (question and not question.isdigit()) or len(scores) > 2:
+    question, _, rest = value.partition("|")
+    content_id, *scores = rest.split("|")
+    if not content_id or (question and not (question.isascii() and question.isdigit())) or len(scores) > 2:
         return None
-    if not all(score.isdigit() and int(score) in SCALE for score in scores):
+    if not all(score in {str(n) for n in SCALE} for score in scores):
         return None
     return (int(question) if question else None), content_id, [int(score) for score in scores]
 
@@ -34,8 +41,17 @@ def on_rate(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
     parsed = _parse(action.value)
     item = get_content(session=session, content_id=parsed[1]) if parsed else None
     if parsed is None or item is None:
-        return [Reply(text=BAD_RATING)]
+        return [Reply(text=BAD_RATING, ephemeral=True)]
     question_id, content_id, scores = parsed
+    if question_id is not None:
+        question = get_question(session=session, question_id=question_id)
+        if question is None:
+            return [Reply(text=UNKNOWN_QUESTION, ephemeral=True)]
+        if question.user_id != caller.person_id:
+            return [Reply(text=NOT_YOURS, ephemeral=True)]
+        shown = answers_shown(session=session, question_id=question_id)
+        if content_id not in {row.content_id for row in shown}:
+            return [Reply(text=BAD_RATING, ephemeral=True)]
     title = bold(item.title)
     if len(scores) == 0:
         text = Text("How relevant was ", title, " to what you needed? (1 = not at all, 5 = spot on)")

@@ -1,4 +1,7 @@
-"""Ask the experts: post a question learnbot could not answer well in the SME channel, linked back."""
+"""Ask the experts: post a question learnbot could not answer well in the SME channel, linked back.
+
+Only the asker can send their question; anyone else gets a private note and nothing changes.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,14 @@ from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, ConversationRef, Reply
 from bot.markup import Text, code
-from storage.models import Question
+from storage.questions import get_question
 
 NO_CHANNEL = Text(
     "There's no experts channel set up yet, so I can't pass this on. Ask an L&D admin to set ",
     code("channels.sme"),
     " in app.yaml.",
 )
-NOT_YOURS = "Only the person who asked can send this question to the experts."
+NOT_YOURS = "Only the person who asked can send this question to the experts, so I haven't changed anything."
 UNKNOWN = "Sorry, I couldn't find that question any more. Please ask it again."
 FOR_EXPERTS = "A question for the experts: I had no good lesson for it."
 SENT = "I've asked the experts in #{channel}. They'll reply to you; I've also logged it for the L&D team."
@@ -26,10 +29,10 @@ def ask_experts(action: Action, *, session: Session, bot: LearnBot, caller: Call
     channel = bot.config.channels.sme
     if not channel:
         return [Reply(text=NO_CHANNEL)]
-    question = session.get(Question, int(action.value)) if action.value.isdigit() else None
+    question = get_question(session=session, question_id=action.value)
     if question is None:
-        return [Reply(text=UNKNOWN)]
-    if question.user_id is not None and question.user_id != caller.person_id:
+        return [Reply(text=UNKNOWN, ephemeral=True)]
+    if question.user_id != caller.person_id:
         return [Reply(text=NOT_YOURS, ephemeral=True)]
     where = ConversationRef(question.platform, action.user_id, question.channel_id, question.thread_id)
     post = Reply(

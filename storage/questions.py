@@ -9,6 +9,29 @@ from sqlmodel import Session, col, select
 
 from storage.models import AnswerShown, Feedback, Question
 
+MAX_ID = 2**31 - 1  # the largest id an INTEGER key holds on PostgreSQL (and well within SQLite's)
+
+
+def get_question(*, session: Session, question_id: int | str | None) -> Question | None:
+    """The question with this id, or None: unknown, not a number, or too large to be an id."""
+    if isinstance(question_id, str):
+        question_id = int(question_id) if question_id.isascii() and question_id.isdigit() else None
+    if question_id is None or not 0 < question_id <= MAX_ID:
+        return None
+    return session.get(Question, question_id)
+
+
+def mark_unanswered(*, session: Session, question_ids: Sequence[int]) -> list[int]:
+    """Count these questions as not answered (their answer never reached the asker): gaps, not answers."""
+    marked = []
+    for question_id in question_ids:
+        question = get_question(session=session, question_id=question_id)
+        if question is not None and question.answered:
+            question.answered = False
+            session.add(question)
+            marked.append(question_id)
+    return marked
+
 
 def record_question(
     *,
@@ -61,7 +84,10 @@ def record_feedback(
     clarity: int | None = None,
     comment: str | None = None,
 ) -> Feedback:
-    """Store a verdict; a second click on the same answer replaces the first rather than adding."""
+    """Store a verdict; a second click on the same answer replaces the first rather than adding.
+
+    A rating is one per person per lesson: rating it again updates that row.
+    """
     existing = None
     if question_id is not None and verdict in ("helpful", "not_helpful"):
         existing = session.exec(
@@ -72,6 +98,15 @@ def record_feedback(
                 col(Feedback.verdict).in_(("helpful", "not_helpful")),
             )
         ).first()
+    elif verdict == "rating" and user_id is not None:
+        existing = session.exec(
+            select(Feedback)
+            .where(Feedback.user_id == user_id, Feedback.content_id == content_id)
+            .where(Feedback.verdict == "rating")
+            .order_by(col(Feedback.id))
+        ).first()
+        if existing is not None:
+            existing.question_id = question_id if question_id is not None else existing.question_id
     feedback = existing or Feedback(
         user_id=user_id, content_id=content_id, question_id=question_id, verdict=verdict
     )
