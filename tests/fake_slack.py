@@ -68,6 +68,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_url: str | None = None
+        self.installing_team = ("T0002", "Beta")  # the workspace an OAuth install (oauth.v2.access) is for
         self._changed = threading.Condition()
         self._plans: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self._delays: dict[str, float] = {}
@@ -245,7 +246,7 @@ class FakeSlack:
                 "token_type": "bot",
                 "scope": "chat:write,commands",
                 "bot_user_id": BOT_USER,
-                "team": {"id": "T0002", "name": "Beta"},
+                "team": {"id": self.installing_team[0], "name": self.installing_team[1]},
                 "enterprise": None,
                 "is_enterprise_install": False,
                 "authed_user": {"id": "U0INSTALLER"},

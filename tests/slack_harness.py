@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack import SlackAdapter, Work
 from bot.adapters.slack.server import serve_in_thread
 from bot.app import open_bot
 from bot.config import Settings
@@ -45,8 +45,8 @@ class SlackApp:
     server: Any
 
     @classmethod
-    def start(cls, settings: Settings, fake: FakeSlack) -> SlackApp:
-        adapter = SlackAdapter(Router(open_bot(settings)), settings)
+    def start(cls, settings: Settings, fake: FakeSlack, work: Work | None = None) -> SlackApp:
+        adapter = SlackAdapter(Router(open_bot(settings)), settings, work=work)
         server = serve_in_thread(adapter)
         host, port = server.server_address[:2]
         return cls(fake, adapter, f"http://{host}:{port}", server)
@@ -54,7 +54,13 @@ class SlackApp:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.adapter.work.wait_idle(5)
+        self.adapter.work.shutdown()
         self.adapter.router.bot.engine.dispose()
+
+    def finish(self, timeout: float = 15.0) -> None:
+        """Wait until the app has finished handling every request sent so far (acked, queued, done)."""
+        assert self.adapter.work.wait_idle(timeout), "the app was still busy after {timeout} s"
 
     def send(
         self, body: str, content_type: str, headers: dict[str, str] | None = None

@@ -72,13 +72,13 @@ def test_retries_and_duplicates_post_nothing_even_after_a_restart(
         fake.wait_for("chat.postMessage")
         assert first.event(_mention(), "Ev-dup", retry=1) == 200
         assert first.mention(PEER, ts="1700000002.000100", event_id="Ev-dup") == 200
-        fake.settle()
+        first.finish()
     finally:
         first.stop()
     restarted = SlackApp.start(settings, fake)  # a new process: only the database remembers
     try:
         assert restarted.mention(PEER, ts="1700000002.000100", event_id="Ev-dup") == 200
-        fake.settle()
+        restarted.finish()
         assert len(fake.called("chat.postMessage")) == 1
         assert len(rows(restarted, Question)) == 1
         assert [e.id for e in rows(restarted, ProcessedEvent)] == ["Ev-dup"]
@@ -109,7 +109,7 @@ def test_a_bad_or_stale_signature_gets_401_and_posts_nothing(slack: SlackApp, fa
     stale = sign(SECRET, body, timestamp=int(time.time()) - 600)
     assert slack.send(body, "application/json", stale)[0] == 401
     assert slack.send(body, "application/json", {})[0] == 401
-    fake.settle()
+    slack.finish()
     assert fake.calls == []
     assert rows(slack, Question) == [] and rows(slack, ProcessedEvent) == []
 
@@ -141,8 +141,8 @@ def test_helpful_updates_the_message_and_stores_the_verdict(
     try:
         app.mention(PEER, ts="1700000004.000100", event_id="Ev-click")
         [answer] = fake.wait_for("chat.postMessage")
-        status, body, seconds = app.click(posted_message(answer), "Helpful")
-        assert status == 200 and body == "" and seconds < 1.0
+        status, body, _ = app.click(posted_message(answer), "Helpful")
+        assert status == 200 and body == ""  # how fast: benchmarks/slack_http.py
         [update] = fake.wait_for("chat.update")
         assert update.params["channel"] == "C0SALES" and update.params["ts"] == answer.response["ts"]
         blocks = update.params["blocks"]

@@ -79,7 +79,7 @@ def test_an_admin_command_in_a_channel_is_answered_privately_and_leaks_nothing(
     [whisper] = fake.wait_for("chat.postEphemeral")
     assert (whisper.params["channel"], whisper.params["user"]) == ("C0GENERAL", "U0ADMIN")
     assert "direct message" in texts(whisper.params["blocks"])
-    fake.settle()
+    admin_app.finish()
     assert fake.called("chat.postMessage") == [] and fake.called("response_url") == []
     assert "wifi" not in json.dumps([call.params for call in fake.calls])
 
@@ -193,7 +193,7 @@ def test_every_contact_leaves_a_way_to_reach_the_person(slack: SlackApp, fake: F
     fake.wait_for("response_url")
     slack.click(posted_message(answers[0]), "Helpful", user="U0CLICK", channel="D0DM")
     fake.wait_for("chat.update")
-    fake.settle()
+    slack.finish()
 
     refs = _references(slack)
     where = {

@@ -32,7 +32,7 @@ def test_retries_are_bounded_and_the_person_is_told(slack: SlackApp, fake: FakeS
     fake.rate_limit("chat.postMessage", retry_after=0, times=4)
     slack.mention(PEER, ts="21.1", event_id="Ev-429-again")
     calls = fake.wait_for("chat.postMessage", 5, timeout=10)
-    fake.settle()
+    slack.finish()
     assert len(fake.called("chat.postMessage")) == 5  # 1 try + 3 retries, then the note below
     told = calls[-1]
     assert told.params["channel"] == "DU0LEARNER"
@@ -55,7 +55,7 @@ def test_an_experts_channel_i_am_not_in_is_explained(slack: SlackApp, fake: Fake
     [told] = fake.wait_for("response_url")
     assert told.params["response_type"] == "ephemeral"
     assert "I couldn't post in the experts channel (Slack said: channel_not_found)" in told.params["text"]
-    fake.settle()
+    slack.finish()
     assert fake.called("chat.update") == []  # no "I've asked the experts" when that failed
 
 
@@ -124,14 +124,14 @@ def test_passive_help_suggests_once_then_keeps_quiet(passive: SlackApp, fake: Fa
         ts="1.2",
         event_id="Ev-p4",
     )
-    fake.settle()
+    passive.finish()
     assert len(fake.called("chat.postMessage")) == 1  # channel window, person window, not opted in
 
 
 def test_passive_help_ignores_chatter_and_mentions(passive: SlackApp, fake: FakeSlack) -> None:
     _said(passive, "thanks all, great meeting", user="U0ONE", ts="33.1", event_id="Ev-p5")
     _said(passive, "<@UBOT> how do I give feedback to a peer?", user="U0ONE", ts="1.3", event_id="Ev-p6")
-    fake.settle()
+    passive.finish()
     assert fake.called("chat.postMessage") == [] and fake.called("chat.postEphemeral") == []
 
 
@@ -145,6 +145,6 @@ def test_passive_help_can_whisper_instead(passive: SlackApp, fake: FakeSlack) ->
 
 def test_passive_help_is_off_by_default(slack: SlackApp, fake: FakeSlack) -> None:
     _said(slack, "how do I give feedback to a peer?", user="U0ONE", ts="35.1", event_id="Ev-p8")
-    fake.settle()
+    slack.finish()
     assert fake.calls == []
     assert rows(slack, Question) == []

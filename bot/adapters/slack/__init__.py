@@ -8,14 +8,18 @@
     forms         the 'Announce a pathway' modal and its submission as an `Announcement`
     people        users.info, cached → who someone is (never their role)
     delivery      post, update, ephemeral, response_url; failures explained to the person
+    retries       429s after Retry-After; a broken connection retried for idempotent calls only
     surfaces      Home and browse over the router
     listeners     events, /learn, the message shortcut → `Incoming`
     interactions  buttons, modals, the campaign form → `Action`, `Announcement`
-    installations multi-workspace OAuth installs and states in our database
+    work          bounded pools for the work after the ack; tests wait on them
+    installations multi-workspace OAuth installs (one workspace per install) and states
     sender        outbox delivery (`send(outbound) -> ts`)
-    server        WSGI/HTTP and Socket Mode (imports this package; not re-exported here)
+    guard         before authentication: body cap (413), signature (401), shape (400); one-line logs
+    server        WSGI under waitress and Socket Mode (imports this package; not re-exported here)
 
-Listeners ack at once and do the work after; duplicates are dropped by the router on the
+Listeners ack at once and queue the work on bounded pools (`work`): an overloaded process tells
+the person it is busy rather than letting Slack time out; duplicates are dropped by the router on the
 event id (stored, so a restart does not answer twice); 429s are retried after Retry-After a
 bounded number of times; a Slack error is logged and the person told.
 """
@@ -23,7 +27,6 @@ bounded number of times; a Slack error is logged and the person told.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
@@ -31,8 +34,14 @@ from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, Succ
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
-from bot.adapters.slack.delivery import Place, deliver, retry_handlers
-from bot.adapters.slack.installations import bot_tokens, installation_store, state_store
+from bot.adapters.slack.delivery import Place, deliver
+from bot.adapters.slack.installations import (
+    OtherWorkspace,
+    bot_tokens,
+    installation_store,
+    other_workspace_page,
+    state_store,
+)
 from bot.adapters.slack.interactions import Interactions
 from bot.adapters.slack.listeners import MessageListeners
 from bot.adapters.slack.manifest import (
@@ -46,7 +55,9 @@ from bot.adapters.slack.manifest import (
     SHORTCUT,
 )
 from bot.adapters.slack.people import People, reach
+from bot.adapters.slack.retries import retry_handlers
 from bot.adapters.slack.sender import SlackSender, outbox_client
+from bot.adapters.slack.work import Work
 from bot.config import Settings
 from bot.events import Who
 
@@ -65,6 +76,7 @@ __all__ = [
     "Place",
     "SlackAdapter",
     "SlackSender",
+    "Work",
     "bot_tokens",
     "deliver",
     "make_client",
@@ -73,7 +85,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Measured (benchmarks/slack_http.py): more threads fight over the GIL and DB pool, and acks slow first.
+# Bolt's listener threads only ack and queue (the work runs in `Work`), so a few are plenty.
 LISTENER_THREADS = 8
 
 
@@ -89,22 +101,28 @@ def make_client(settings: Settings) -> WebClient:
 class SlackAdapter:
     """One Bolt app whose listeners turn Slack payloads into router calls and replies into Block Kit."""
 
-    def __init__(self, router: Router, settings: Settings, *, client: WebClient | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        settings: Settings,
+        *,
+        client: WebClient | None = None,
+        work: Work | None = None,
+    ) -> None:
         self.router = router
         self.settings = settings
         self.client = client or make_client(settings)
         self.people = People()
+        self.work = work or Work()
         self.app = App(
             signing_secret=settings.slack_signing_secret or "",
             client=self.client,  # carries the bot token (none in multi-workspace mode)
             oauth_settings=self._oauth_settings() if settings.has_slack_oauth else None,
-            listener_executor=ThreadPoolExecutor(
-                max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"
-            ),
-            logger=logging.getLogger("learnbot.bolt"),
+            listener_executor=self.work.executor(LISTENER_THREADS),
+            logger=_bolt_logger(),
         )
-        MessageListeners(router, self.people).register(self.app)
-        Interactions(router, self.people).register(self.app)
+        MessageListeners(router, self.people, self.work).register(self.app)
+        Interactions(router, self.people, self.work).register(self.app)
 
     def _oauth_settings(self) -> OAuthSettings:
         engine, client_id = self.router.bot.engine, self.settings.slack_client_id or ""
@@ -132,4 +150,25 @@ class SlackAdapter:
 
 
 def _failed(args: FailureArgs) -> BoltResponse:
+    if isinstance(args.error, OtherWorkspace):
+        return BoltResponse(
+            status=403, body=other_workspace_page(args.error), headers={"Content-Type": "text/html"}
+        )
     return args.default.failure(args)
+
+
+class _NoBodies(logging.Filter):
+    """Bolt's warnings about unhandled requests quote the request body: keep the first line, drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Unhandled request"):
+            record.msg, record.args = "Unhandled request (body not logged)", None
+        return True
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("learnbot.bolt")
+    if not any(isinstance(f, _NoBodies) for f in logger.filters):
+        logger.addFilter(_NoBodies())
+    return logger

@@ -1,8 +1,9 @@
 """Delivering replies in Slack: post, update, ephemeral or response_url; failures explained to the person.
 
 A `Place` says where replies go (a conversation and thread, a response_url, the clicked
-message). The Web API client retries 429s after Retry-After a bounded number of times; a
-Slack error is logged with its context and the person is told, privately, what happened.
+message). The Web API client retries 429s after Retry-After a bounded number of times, and a
+broken connection only for idempotent calls (`retries`); a Slack error is logged with its
+context and the person is told, privately, what happened.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.adapters.slack import blocks as kit
 from bot.adapters.slack.mrkdwn import inert
+from bot.adapters.slack.retries import UNREACHABLE, response_url_retries
 from bot.events import Reply
 
 log = logging.getLogger(__name__)
 
-MAX_RATE_LIMIT_RETRIES = 3
 SORRY = "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a moment."
 NOT_IN_CHANNEL = (
     "I couldn't post in <#{channel}> because I'm not a member. Invite me with `/invite @learnbot`."
@@ -36,11 +36,6 @@ BUSY = "Slack is rate-limiting me right now, so I couldn't reply. Please try aga
 REFUSED = (
     "Slack refused my reply (it said: {error}). Please try again; if it keeps happening, tell your L&D admin."
 )
-
-
-def retry_handlers() -> list[Any]:
-    """Connection errors retried; 429s retried after Retry-After, at most MAX_RATE_LIMIT_RETRIES times."""
-    return [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=MAX_RATE_LIMIT_RETRIES)]
 
 
 @dataclass(frozen=True)
@@ -68,36 +63,51 @@ def open_dm(client: WebClient, user: str) -> str:
 
 def respond(url: str, **message: Any) -> None:
     """Post to a response_url (ephemeral answers, updates of ephemeral messages); raises SlackApiError."""
-    response = WebhookClient(url, retry_handlers=retry_handlers()).send(**message)
+    response = WebhookClient(url, retry_handlers=response_url_retries()).send(**message)
     if response.status_code != 200:
         raise SlackApiError(f"response_url answered {response.status_code}", {"error": response.body})
 
 
-def run(client: WebClient, place: Place, work: Callable[[], list[Reply]], clicked_label: str = "") -> None:
-    """Call the router (`work`) and deliver its replies; any failure is logged and the person told."""
+def run(
+    client: WebClient,
+    place: Place,
+    work: Callable[[], list[Reply]],
+    clicked_label: str = "",
+    undelivered: Callable[[list[Reply]], None] | None = None,
+) -> None:
+    """Call the router (`work`) and deliver its replies; any failure is logged and the person told.
+    `undelivered` hears of the replies that never reached the person (Slack refused or unreachable)."""
     try:
         replies = work()
     except Exception:
         log.exception("handling a Slack request from %s in %s failed", place.user, place.channel)
         tell(client, place, SORRY)
         return
-    deliver(client, replies, place, clicked_label=clicked_label)
+    lost = deliver(client, replies, place, clicked_label=clicked_label)
+    if lost and undelivered is not None:
+        try:
+            undelivered(lost)
+        except Exception:
+            log.exception("recording an undelivered reply for %s failed", place.user)
 
 
-def deliver(client: WebClient, replies: list[Reply], place: Place, *, clicked_label: str = "") -> None:
-    """Post, update or send ephemerally each reply; failures are logged and explained to the person."""
+def deliver(client: WebClient, replies: list[Reply], place: Place, *, clicked_label: str = "") -> list[Reply]:
+    """Post, update or send ephemerally each reply; failures are logged and explained to the person.
+    Returns the replies that did not reach them (no post is repeated after a broken connection)."""
     if place.from_home and replies:
         try:
             place = replace(place, channel=open_dm(client, place.user), from_home=False)
-        except SlackApiError as exc:
-            log.warning("slack conversations.open failed for %s: %s", place.user, _error(exc))
-            return
+        except (SlackApiError, *UNREACHABLE) as exc:
+            log.warning("slack conversations.open failed for %s: %r", place.user, exc)
+            return list(replies)
     replaced = failed = False
-    for reply in replies:
+    lost: list[Reply] = []
+    for number, reply in enumerate(replies):
         try:
             if reply.to_channel:
                 if not _post_elsewhere(client, reply, place):
                     failed = True
+                    lost += replies[number:]
                     break  # the person was told why; what follows would claim it was sent
             elif reply.replace_message and (place.message_ts or place.ephemeral):
                 _update(client, reply, place)
@@ -106,8 +116,14 @@ def deliver(client: WebClient, replies: list[Reply], place: Place, *, clicked_la
                 _post(client, reply, place)
         except SlackApiError as exc:
             failed = True
+            lost.append(reply)
             _explain(client, place, exc)
-    if replies and not (replaced or failed) and place.message_ts and not place.ephemeral and clicked_label:
+        except UNREACHABLE as exc:
+            failed = True
+            lost.append(reply)
+            log.warning("slack delivery to %s did not complete (%r): not repeated", place.channel, exc)
+    public = any(not reply.ephemeral for reply in replies)  # a private note never rewrites the message
+    if public and not (replaced or failed) and place.message_ts and not place.ephemeral and clicked_label:
         try:
             client.chat_update(
                 channel=place.channel or "",
@@ -115,8 +131,9 @@ def deliver(client: WebClient, replies: list[Reply], place: Place, *, clicked_la
                 blocks=kit.chosen(place.blocks, clicked_label),
                 text=kit.fallback_text(Reply(text=clicked_label)),
             )
-        except SlackApiError as exc:
-            log.warning("slack chat.update failed in %s: %s", place.channel, _error(exc))
+        except (SlackApiError, *UNREACHABLE) as exc:
+            log.warning("slack chat.update failed in %s: %r", place.channel, exc)
+    return lost
 
 
 def _post(client: WebClient, reply: Reply, place: Place) -> None:
@@ -154,8 +171,8 @@ def _post_elsewhere(client: WebClient, reply: Reply, place: Place) -> bool:
         try:
             found = client.chat_getPermalink(channel=ref.channel_id, message_ts=ref.thread_id)
             permalink = found["permalink"]
-        except SlackApiError as exc:
-            log.warning("slack chat.getPermalink failed in %s: %s", ref.channel_id, _error(exc))
+        except (SlackApiError, *UNREACHABLE) as exc:
+            log.warning("slack chat.getPermalink failed in %s: %r", ref.channel_id, exc)
     try:
         client.chat_postMessage(
             channel=reply.to_channel or "",

@@ -1,4 +1,9 @@
-"""Slack workspace installations (multi-workspace OAuth) and OAuth states, in our database.
+"""Slack workspace installations (OAuth) and OAuth states, in our database.
+
+One learnbot install serves one workspace: admins (app.yaml) and learners' data are not kept
+apart by workspace, so the first workspace that installs it is the only one; a second
+workspace's install is refused with a page that says why (`OtherWorkspace`), while the same
+workspace may reinstall (new scopes, a new token) at any time.
 
 These implement slack_sdk's `InstallationStore` and `OAuthStateStore` interfaces on our
 SQLModel tables, so Bolt's OAuth flow and authorisation read and write them like any store.
@@ -8,11 +13,13 @@ SQLModel tables, so Bolt's OAuth flow and authorisation read and write them like
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
+from slack_bolt.error import BoltError
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 from sqlalchemy import Engine
@@ -23,6 +30,27 @@ from storage.models import SlackInstallation, SlackOAuthState, utcnow
 
 log = logging.getLogger(__name__)
 STATE_EXPIRY = dt.timedelta(minutes=10)
+
+
+class OtherWorkspace(BoltError):
+    """A workspace other than the one learnbot already serves tried to install it."""
+
+    def __init__(self, serving: str, refused: str) -> None:
+        super().__init__(f"learnbot already serves workspace {serving}; refused an install for {refused}")
+        self.serving, self.refused = serving, refused
+
+
+def other_workspace_page(error: OtherWorkspace) -> str:
+    """The page shown to someone whose workspace cannot install learnbot here, and what to do."""
+    return (
+        "<html><head><title>learnbot: one workspace per install</title></head><body>"
+        "<h1>learnbot was not installed</h1>"
+        f"<p>This learnbot already serves another Slack workspace ({html.escape(error.serving)}), and one "
+        "install serves one workspace: its L&amp;D admins and its learners' questions and progress are not "
+        "kept apart per workspace.</p>"
+        f"<p>To use learnbot in this workspace ({html.escape(error.refused)}), ask your L&amp;D team to "
+        "run a separate learnbot (its own database and app.yaml) for it.</p></body></html>"
+    )
 
 
 def _plain(installation: Installation) -> dict[str, Any]:
@@ -41,9 +69,23 @@ class DatabaseInstallationStore(InstallationStore):
     def logger(self) -> logging.Logger:
         return log
 
+    def serving(self, session: Session) -> str | None:
+        """The workspace (or org) this install serves: the one that installed it first."""
+        first = session.exec(
+            select(SlackInstallation)
+            .where(SlackInstallation.client_id == self.client_id)
+            .order_by(col(SlackInstallation.installed_at), col(SlackInstallation.id))
+        ).first()
+        return None if first is None else (first.team_id or first.enterprise_id)
+
     def save(self, installation: Installation) -> None:
-        """Keep every install (history); lookups take the newest."""
+        """Keep every install of the served workspace (history; lookups take the newest); refuse others."""
         with session_scope(self.engine) as session:
+            serving = self.serving(session)
+            workspace = installation.team_id or installation.enterprise_id or ""
+            if serving is not None and serving != workspace:
+                log.warning("refused a Slack install for %s: this learnbot serves %s", workspace, serving)
+                raise OtherWorkspace(serving, workspace)
             session.add(
                 SlackInstallation(
                     client_id=self.client_id,

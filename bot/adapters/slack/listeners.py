@@ -1,8 +1,10 @@
 """Bolt listeners for what people write: mentions, DMs, passive-help channels, /learn, the message shortcut.
 
-Each turns a Slack payload into a neutral `Incoming` (who from `people`, text and mentions
-from `syntax`, how to reach them later) and hands it to the router after the ack; `delivery`
-renders the replies where they belong. Bolt acks events itself; commands and shortcuts ack first.
+Each acks at once (Bolt acks events itself) and queues a job (`work`) that turns the Slack
+payload into a neutral `Incoming` (who from `people`, text and mentions from `syntax`, how to
+reach them later), hands it to the router and lets `delivery` render the replies where they
+belong. An overloaded process says so to the person; an answer that never arrived is not
+counted as answered.
 """
 
 from __future__ import annotations
@@ -18,20 +20,25 @@ from bot.adapters.slack.delivery import Place
 from bot.adapters.slack.manifest import COMMAND, PLATFORM, SHORTCUT
 from bot.adapters.slack.people import People, reach
 from bot.adapters.slack.syntax import mentions_bot, parse
-from bot.events import Incoming
+from bot.adapters.slack.work import Work
+from bot.events import Incoming, Reply
+from handlers.feedback import not_delivered
 
 if TYPE_CHECKING:
     from bot.router import Router
 
 log = logging.getLogger(__name__)
 
+BUSY = "I'm busy right now, so I couldn't look at that. Please try again in a minute."
+
 
 class MessageListeners:
     """What people write to (or near) learnbot, as `Incoming` for the router."""
 
-    def __init__(self, router: Router, people: People) -> None:
+    def __init__(self, router: Router, people: People, work: Work) -> None:
         self.router = router
         self.people = people
+        self.work = work
 
     def register(self, app: App) -> None:
         app.event("app_mention")(self.on_mention)
@@ -78,26 +85,34 @@ class MessageListeners:
         )
 
     def _answer(self, client: WebClient, incoming: Incoming, place: Place) -> None:
-        delivery.run(client, place, lambda: self.router.on_message(incoming))
+        delivery.run(client, place, lambda: self.router.on_message(incoming), undelivered=self._undelivered)
+
+    def _undelivered(self, replies: list[Reply]) -> None:
+        """An answer that never reached the person is not counted as answered (it shows as a gap)."""
+        with self.router.bot.session() as session:
+            marked = not_delivered(replies, session=session)
+        if marked:
+            log.warning("questions %s were answered but the answer never arrived: counted unanswered", marked)
+
+    def _later(
+        self, client: WebClient, context: BoltContext, place: Place, busy: bool, **fields: Any
+    ) -> bool:
+        """Queue: who is this (users.info), the router, the replies. Overloaded: tell the person if `busy`."""
+        if self.work.submit(lambda: self._answer(client, self._incoming(client, context, **fields), place)):
+            return True
+        if busy:
+            self.work.soon(lambda: delivery.tell(client, place, BUSY))
+        return False
 
     def on_mention(
         self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         """An @mention in a channel: answer in the thread (a new one under the message if needed)."""
         thread = event.get("thread_ts") or event["ts"]
-        incoming = self._incoming(
-            client,
-            context,
-            user=event["user"],
-            text=event.get("text", ""),
-            channel=event["channel"],
-            direct=False,
-            own_mention=True,
-            thread_id=thread,
-            event_id=body.get("event_id"),
-            raw=event,
-        )
-        self._answer(client, incoming, Place(user=event["user"], channel=event["channel"], thread_ts=thread))
+        place = Place(user=event["user"], channel=event["channel"], thread_ts=thread)
+        ids = {"thread_id": thread, "event_id": body.get("event_id"), "raw": event}
+        said = {"user": event["user"], "text": event.get("text", ""), "channel": event["channel"]}
+        self._later(client, context, place, True, **said, **ids, direct=False, own_mention=True)
 
     def on_message(
         self, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext
@@ -116,64 +131,64 @@ class MessageListeners:
             if event["channel"] not in passive or mentions_bot(text, context.bot_user_id):
                 return  # not opted in, or an @mention (answered as app_mention)
         thread = event.get("thread_ts") if direct else event.get("thread_ts") or event["ts"]
-        incoming = self._incoming(
-            client,
-            context,
-            user=event["user"],
-            text=text,
-            channel=event["channel"],
-            direct=direct,
-            dm=event["channel"] if direct else None,
-            addressed=direct,
-            thread_id=thread,
-            event_id=body.get("event_id"),
-            raw=event,
-        )
-        self._answer(client, incoming, Place(user=event["user"], channel=event["channel"], thread_ts=thread))
+        place = Place(user=event["user"], channel=event["channel"], thread_ts=thread)
+        ids = {"thread_id": thread, "event_id": body.get("event_id"), "raw": event}
+        said = {"user": event["user"], "text": text, "channel": event["channel"], "direct": direct}
+        dm = event["channel"] if direct else None
+        self._later(client, context, place, direct, **said, **ids, dm=dm, addressed=direct)  # passive: quiet
 
     def on_home_opened(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """Someone opened learnbot's App Home: remember their DM with us; a fresh Home tab if it is Home."""
-        who = self.people.who(client, event["user"], context.team_id)
-        channel = event.get("channel")
-        try:
-            self.router.on_contact(who, reach(who, channel if str(channel or "").startswith("D") else None))
-        except Exception:
-            log.exception("remembering how to reach %s failed", who.user_id)
-        if event.get("tab", "home") == "home":
-            surfaces.publish_home(self.router, client, who)
+
+        def job() -> None:
+            who = self.people.who(client, event["user"], context.team_id)
+            channel = event.get("channel")
+            dm = channel if str(channel or "").startswith("D") else None
+            try:
+                self.router.on_contact(who, reach(who, dm))
+            except Exception:
+                log.exception("remembering how to reach %s failed", who.user_id)
+            if event.get("tab", "home") == "home":
+                surfaces.publish_home(self.router, client, who)
+
+        self.work.submit(job)
 
     def on_command(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        """`/learn question` answers privately; `/learn` alone opens the browse modal."""
-        ack()
-        text, user = body.get("text", "").strip(), body["user_id"]
+        """`/learn question` answers privately; `/learn` alone opens the browse modal (at once: the
+        trigger id lives 3 seconds, so the modal opens before anyone is looked up)."""
+        text, user, team = body.get("text", "").strip(), body["user_id"], context.team_id
         if not text:
-            who = self.people.who(client, user, context.team_id)
-            surfaces.open_browse(self.router, client, body["trigger_id"], who)
+            trigger = body["trigger_id"]
+
+            def browse() -> None:
+                surfaces.open_browse(
+                    self.router,
+                    client,
+                    trigger,
+                    user,
+                    self.people.known(user, team),
+                    lambda: self.people.who(client, user, team),
+                )
+
+            if self.work.soon(browse):
+                ack()
+            else:
+                ack(text=BUSY, response_type="ephemeral")
             return
         channel = body.get("channel_id", "")
         direct = body.get("channel_name") == "directmessage" or channel.startswith("D")
-        incoming = self._incoming(
-            client, context, user=user, text=text, channel=channel, direct=direct, raw=body
-        )
         place = Place(user=user, channel=channel, response_url=body.get("response_url"), ephemeral=True)
-        self._answer(client, incoming, place)
+        fields = {"user": user, "text": text, "channel": channel, "direct": direct, "raw": body}
+        if self._later(client, context, place, False, **fields):
+            ack()
+        else:
+            ack(text=BUSY, response_type="ephemeral")
 
     def on_shortcut(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """'Find a lesson for this' on a message: a private answer in that message's thread."""
-        ack()
         message, user = body.get("message", {}), body["user"]["id"]
         channel = body.get("channel", {}).get("id", "")
         thread = message.get("thread_ts") or message.get("ts")
-        incoming = self._incoming(
-            client,
-            context,
-            user=user,
-            text=message.get("text", ""),
-            channel=channel,
-            direct=False,
-            thread_id=thread,
-            raw=body,
-        )
         place = Place(
             user=user,
             channel=channel,
@@ -181,4 +196,7 @@ class MessageListeners:
             response_url=body.get("response_url"),
             ephemeral=True,
         )
-        self._answer(client, incoming, place)
+
+        said = {"user": user, "text": message.get("text", ""), "channel": channel, "direct": False}
+        self._later(client, context, place, True, **said, thread_id=thread, raw=body)
+        ack()

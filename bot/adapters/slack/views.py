@@ -80,8 +80,15 @@ def _menu(catalogue: Catalogue) -> Block:
     return menu
 
 
-def browse_modal(catalogue: Catalogue) -> Block:
-    """The /learn modal: search words, a pillar menu, and the matching lessons with links."""
+SEARCHING = "Looking for lessons… this takes a moment."
+BUSY = "I'm busy right now. Please try again in a minute."
+
+
+def browse_modal(catalogue: Catalogue, note: str | None = None) -> Block:
+    """The /learn modal: search words, a pillar menu, and the matching lessons with links.
+
+    `note` (e.g. `SEARCHING`) stands in for the results while they are being found.
+    """
     query_input: Block = {"type": "plain_text_input", "action_id": "query", "max_length": 500}
     if catalogue.query:
         query_input["initial_value"] = catalogue.query[:500]
@@ -108,9 +115,11 @@ def browse_modal(catalogue: Catalogue) -> Block:
                 "text": plain_text("Open", BUTTON_TEXT),
                 "url": card.url,
             }
-    if not catalogue.cards and (catalogue.query or catalogue.pillar):
+    if note:
+        blocks.append(context(note))
+    elif not catalogue.cards and (catalogue.query or catalogue.pillar):
         blocks.append(context("No lessons match that yet. Try other words, or another pillar."))
-    if not catalogue.cards and not (catalogue.query or catalogue.pillar):
+    elif not catalogue.cards:
         blocks.append(context("Type what you're stuck on and press *Search*, or pick a pillar."))
     return {
         "type": "modal",
