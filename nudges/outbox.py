@@ -16,7 +16,8 @@ Delivery is fenced (see `storage.outbox`): each row is marked sent right after i
 under its claim's token and only while the lease holds; a batch renews its lease before any
 send that could outlive it, and stops sending rows it no longer holds. A dispatcher that dies
 after the claim leaves its rows leased; when the lease expires another takes them over, flagged
-`maybe_sent`, and asks the sender whether each arrived (`find`) before sending it again.
+`maybe_sent` if a send had started (recorded just before each send), and asks the sender
+whether each such row arrived (`find`) before sending it again.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from nudges.clock import Clock, SystemClock, as_utc
 from nudges.hours import next_slot, window_from
 from storage.db import session_scope
 from storage.models import OutboxMessage
-from storage.outbox import claim, mark_failed, mark_retry, mark_sent, renew
+from storage.outbox import begin_send, claim, mark_failed, mark_retry, mark_sent, renew
 
 log = logging.getLogger(__name__)
 
@@ -372,6 +373,12 @@ class Dispatcher:
             count_attempt=False,
         )
 
+    def _begin(self, work: _Claim, row: OutboxMessage) -> bool:
+        """Record that this row's send starts (fenced: False when the claim no longer holds it)."""
+        assert row.id is not None
+        with session_scope(self.engine) as session:
+            return begin_send(session=session, message_id=row.id, token=work.token, now=self.clock.now())
+
     def _still_held(self, work: _Claim, row: OutboxMessage, guard: float) -> bool:
         """True while the claim holds the row with at least `guard` seconds left (renewing if needed)."""
         assert row.id is not None
@@ -401,7 +408,7 @@ class Dispatcher:
         key, rows = batch
         sender = self.senders[key[0]]
         interval = sender.min_interval
-        guard = float(getattr(sender, "max_send_seconds", 0.0) or 0.0) + 1.0
+        guard = float(getattr(sender, "max_send_seconds", 0.0) or 0.0) + CLOCK_SKEW
         result = DispatchResult()
         for n, row in enumerate(rows):
             assert row.id is not None
@@ -410,7 +417,7 @@ class Dispatcher:
                     wait = self._last_sent.get(key, -interval) + interval - self.ticks()
                 if wait > 0:
                     self.pause(wait)
-            if not self._still_held(work, row, guard):
+            if not self._still_held(work, row, guard) or not self._begin(work, row):
                 result.lost += 1
                 continue
             message = Outbound(
@@ -546,4 +553,5 @@ class Dispatcher:
         return min(self.base_backoff * 2 ** max(attempts - 1, 0), 3600.0)
 
 
+CLOCK_SKEW = 5.0  # seconds replicas' clocks may differ: a send starts only with this much lease to spare
 HELD = "held: the learner's working day had ended; due again when it next starts"

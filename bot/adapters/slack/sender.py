@@ -54,7 +54,7 @@ HISTORY_SLACK = dt.timedelta(minutes=5)  # look a little before the row was crea
 log = logging.getLogger(__name__)
 
 
-def outbox_client(settings: Settings, timeout: int = 15) -> WebClient:
+def outbox_client(settings: Settings, timeout: int = 10) -> WebClient:
     """A Web API client for delivery: SLACK_API_URL honoured, no sleeping retry handlers."""
     return WebClient(
         token=settings.slack_bot_token,
