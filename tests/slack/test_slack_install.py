@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.app import prepare
 from bot.config import Settings
 from storage.models import SlackInstallation
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import FakeSlack, event_body
 from tests.slack_harness import SlackApp, rows, slack_settings
 
 
@@ -58,5 +58,22 @@ def test_a_second_workspace_cannot_install_and_is_told_why(
         assert status == 403
         assert "one install serves one workspace" in page and "T0002" in page and "T0003" in page
         assert {row.team_id for row in rows(app, SlackInstallation)} == {"T0002"}
+
+        fake.reset()
+        for n in range(3):  # the workspace's token is checked once, not before every request
+            body = event_body(
+                {
+                    "type": "app_mention",
+                    "user": "U0B",
+                    "text": "<@UBOT> hi",
+                    "ts": f"{n}.1",
+                    "channel": "C0B",
+                },
+                f"Ev-{n}",
+                team="T0002",
+            )
+            assert app.send(body, "application/json")[0] == 200
+        app.finish()
+        assert len(fake.called("auth.test")) == 1
     finally:
         app.stop()

@@ -30,6 +30,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -126,7 +127,7 @@ class SlackAdapter:
 
     def _oauth_settings(self) -> OAuthSettings:
         engine, client_id = self.router.bot.engine, self.settings.slack_client_id or ""
-        return OAuthSettings(
+        oauth = OAuthSettings(
             client_id=client_id,
             client_secret=self.settings.slack_client_secret,
             scopes=SCOPES,
@@ -136,6 +137,11 @@ class SlackAdapter:
             state_store=state_store(engine),
             callback_options=CallbackOptions(success=self._installed, failure=_failed),
         )
+        # Bolt checks each workspace's token with auth.test before every request unless told to keep
+        # the answer: with a slow Slack that alone would cost the 3-second ack. Kept per token.
+        if isinstance(oauth.authorize, InstallationStoreAuthorize):
+            oauth.authorize.cache_enabled = True
+        return oauth
 
     def _installed(self, args: SuccessArgs) -> BoltResponse:
         """A workspace installed learnbot: remember how to reach the installer, then Bolt's own page."""

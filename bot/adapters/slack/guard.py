@@ -48,6 +48,7 @@ def configure_logging(level: str) -> None:
             handler.addFilter(OneLine())
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a burst is normal: acks are queued work
 
 
 def _reply(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:

@@ -20,7 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 WORKERS = 16  # Slack calls in flight at once for replies (each can take up to 10 s when Slack is slow)
-CAPACITY = 400  # jobs waiting or running; past this the person is told to try again in a minute
+CAPACITY = 1000  # jobs waiting or running (~7 s of work at full speed); past this: "try again in a minute"
 URGENT_WORKERS = 4
 URGENT_CAPACITY = 64
 
