@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from benchmarks import indexing, nudges, search_speed, slack_http
+from benchmarks import indexing, nudges, outbox_faults, search_speed, slack_http
 
 print("## Indexing\n")
 indexing.main()
@@ -16,3 +16,5 @@ print("\n## Search speed and size\n")
 search_speed.main([])
 print("\n## Nudges: plan and deliver for 10,000 learners\n")
 nudges.main([])
+print("\n## The outbox under faults: slow, flaky Slack and a SIGKILL (300 rows; README's run: 800)\n", flush=True)
+outbox_faults.main(["--rows", "300"])

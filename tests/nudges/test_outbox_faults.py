@@ -60,6 +60,19 @@ def test_a_claim_that_expired_can_no_longer_change_the_row(db_url: str) -> None:
     assert (row.status, row.claim_token, row.attempts) == ("sent", None, 2)
 
 
+def test_a_claim_takes_at_most_its_limit(db_url: str) -> None:
+    """On PostgreSQL, UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) could claim every due
+    row (the subquery re-run per row): one dispatcher then held everything and the other idled."""
+    engine = _engine(db_url)
+    _fill(engine, 50)
+    lease = dt.timedelta(seconds=60)
+    sizes = []
+    for _ in range(3):
+        with session_scope(engine) as session:
+            sizes.append(len(claim(session=session, now=NOW, platforms=["slack"], limit=20, lease=lease)))
+    assert sizes == [20, 20, 10]
+
+
 def test_each_row_is_marked_sent_right_after_its_own_send(tmp_path: Path) -> None:
     """Finding 1's root: a row is recorded when it is sent, not when the whole batch is done."""
     engine = _engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
