@@ -91,7 +91,7 @@ def test_upgrading_a_filled_database_keeps_every_row_and_makes_people(db_url: st
     filled = _fill(engine)
     assert filled["user"] == 3
 
-    assert upgrade(engine) == "0004"
+    assert upgrade(engine, "0004") == "0004"
 
     after = _counts(engine)
     expected = {name: count for name, count in filled.items() if name != "user"}
