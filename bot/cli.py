@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from storage.db import DatabaseError
@@ -137,20 +138,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     threshold = threshold if args.threshold is None else args.threshold
     reports = {name: evaluate(index, queries, threshold=threshold) for name, index in tiers.items()}
-    if args.json:  # the first tier's figures at the top level, any other tier nested under its name
-        first, *others = reports
-        combined: dict[str, object] = {"tier": first, **reports[first].as_dict()}
-        combined.update({name: reports[name].as_dict() for name in others})
+    bot_tier = next(iter(reports))  # what the bot answers with: the hybrid when installed
+    if args.json:  # what the bot answers with at the top level, every tier under "tiers"
+        combined: dict[str, object] = {"answers_with": bot_tier, **reports[bot_tier].as_dict()}
+        combined["tiers"] = {name: report.as_dict() for name, report in reports.items()}
         print(json.dumps(combined))
         return 0
-    for name, report in reports.items():
-        print(f"## {name}\n{report.format_table()}\n")
-        if args.sweep:
-            rows = threshold_sweep(tiers[name], queries, [t / 20 for t in range(4, 15)])
-            print(format_sweep(rows) + "\n")
+    print(side_by_side(reports, bot_tier))
+    if args.sweep:
+        for name in reports:
+            rows = threshold_sweep(tiers[name], queries, [t / 20 for t in range(2, 19)])
+            print(f"\n## {name}: answer rate and precision by threshold\n{format_sweep(rows)}")
     if "semantic" not in reports and args.tier == "both":
-        print("(semantic tier not installed: see README, 'Semantic search')")
+        print("\n(semantic tier not installed or switched off: see README, 'Search')")
     return 0
+
+
+def side_by_side(reports: dict[str, Any], bot_tier: str) -> str:
+    """One column per tier, one metric a line; the column the bot answers with is marked."""
+    from content_index.evaluation import EvalReport
+
+    names = list(reports)
+    labels = EvalReport.labels()
+    width = max(len(label) for label in labels.values())
+    heads = [f"{name}{' (answers)' if name == bot_tier else ''}" for name in names]
+    cells = [max(len(h), 8) for h in heads]
+    lines = [f"{'metric':<{width}}  " + "  ".join(f"{h:>{c}}" for h, c in zip(heads, cells, strict=True))]
+    lines.append(f"{'-' * width}  " + "  ".join("-" * c for c in cells))
+    for key, label in labels.items():
+        values = [reports[name].as_dict()[key] for name in names]
+        shown = [str(v) if isinstance(v, int) else f"{v:.3f}" for v in values]
+        lines.append(
+            f"{label:<{width}}  " + "  ".join(f"{v:>{c}}" for v, c in zip(shown, cells, strict=True))
+        )
+    return "\n".join(lines)
 
 
 def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:

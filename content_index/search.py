@@ -33,8 +33,9 @@ from rapidfuzz import fuzz, process
 
 from content_index.synonyms import BUILT_IN_SYNONYMS, SYNONYM_FACTOR, Synonyms
 
-# Confidence at or above which the bot answers; below it says it has no lesson yet (see module doc).
-DEFAULT_THRESHOLD = 0.45
+# Confidence at or above which the bot answers (content_index.answering: a calibrated probability in the
+# lexical and hybrid indexes the bot uses; below it, "Not sure" or "no lesson yet").
+DEFAULT_THRESHOLD = 0.5
 
 K1 = 2.5  # BM25F sums weighted field tfs, so it saturates later than plain BM25 (flat from 2 to 4)
 FIELDS = ("title", "tags", "summary", "body")
