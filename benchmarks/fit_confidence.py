@@ -13,6 +13,7 @@ and semantic.LEXICAL_WEIGHT, then MRR per weight, ECE and the answer / not-sure 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,6 +33,7 @@ from content_index.semantic import EmbeddingCache, HybridIndex, Ranking, by_cosi
 
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 DAMPINGS = (0.0, 0.5, 1.0)
+SAMPLE_SHARE = float(os.environ.get("SAMPLE_SHARE", "0.5"))  # the product's own domain: chat questions
 
 
 def dev_sets() -> list[tuple[str, list[Document], list[Query]]]:
@@ -123,7 +125,8 @@ def main() -> None:
     ):
         features, labels, which = np.array(x), np.array(y), np.array(sets)
         counts = np.bincount(which)
-        balance = len(which) / (len(counts) * counts[which])  # every data set weighs the same
+        shares = np.array([(1 - SAMPLE_SHARE) / (len(counts) - 1)] * (len(counts) - 1) + [SAMPLE_SHARE])
+        balance = len(which) * shares[which] / counts[which]  # each data set weighs its share
         weights = fit_logistic(features, labels, sample_weight=balance)
         p = 1.0 / (1.0 + np.exp(-(weights[0] + features @ weights[1:])))
         ece = expected_calibration_error(list(p), list(labels.astype(bool)))

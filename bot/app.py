@@ -16,10 +16,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import AppConfig, ConfigError, Settings, check_content_references, load_config
+from content_index.answering import ANSWER_THRESHOLD
 from content_index.feedback import FeedbackSignals
 from content_index.indexer import IndexSummary, apply_scan, scan_all
 from content_index.library import LibraryWatcher, SemanticUnavailable, build_index
-from content_index.search import DEFAULT_THRESHOLD, Searchable
+from content_index.search import Searchable
 from nudges.clock import Clock, SystemClock
 from storage.content import active_content
 from storage.db import make_engine, require_current, session_scope, upgrade
@@ -56,7 +57,7 @@ class LearnBot:
     @property
     def threshold(self) -> float:
         configured = self.config.search.answer_threshold
-        return DEFAULT_THRESHOLD if configured is None else configured
+        return ANSWER_THRESHOLD if configured is None else configured
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.config.admins

@@ -70,24 +70,39 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question as learnbot would, then list the top results with their scores."""
     from bot.adapters.console import PERSONAS, render_card
     from bot.app import open_bot
+    from content_index.answering import decide
     from content_index.search import Filters, search
     from handlers.cards import card_for
     from storage.content import get_content
 
     bot = open_bot(_settings(args))
     persona = PERSONAS[args.persona]
-    hits = search(bot.index, args.question, filters=Filters(audience=persona.audience), k=args.k)
+    filters = Filters(audience=persona.audience)
+    alternatives = bot.config.search.alternatives
+    decision = decide(
+        bot.index, args.question, filters=filters, alternatives=alternatives, threshold=bot.threshold
+    )
+    hits = search(bot.index, decision.question, filters=filters, k=args.k) if decision.question else []
     with bot.session() as session:
-        if hits and hits[0].confidence >= bot.threshold:
-            item = get_content(session=session, content_id=hits[0].id)
+        if decision.kind == "answer":
+            item = get_content(session=session, content_id=decision.hits[0].id)
             assert item is not None
             card = card_for(
-                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence
+                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=decision.confidence
             )
             print("\n".join(render_card(card)))
+        elif decision.kind == "not_sure":
+            titles = [
+                getattr(get_content(session=session, content_id=h.id), "title", h.id) for h in decision.hits
+            ]
+            print("Not sure - is it one of these? " + " | ".join(titles))
+        elif decision.kind == "small_talk":
+            print(decision.reply)
         else:
             print("No lesson for that yet (it would be logged as a content gap).")
-        print(f"\ntop {len(hits)} (answer threshold {bot.threshold:.2f}):")
+        print(
+            f"\ntop {len(hits)} (answer at confidence {bot.threshold:.2f}; the answer never depends on -k):"
+        )
         for rank, hit in enumerate(hits, start=1):
             item = get_content(session=session, content_id=hit.id)
             title = item.title if item else hit.id
@@ -111,6 +126,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score search on labelled questions: Recall@1, Recall@5, MRR@10 and latency."""
     from bot.app import open_bot
+    from content_index.answering import ANSWER_THRESHOLD
     from content_index.evaluation import (
         evaluate,
         format_sweep,
@@ -119,13 +135,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         threshold_sweep,
     )
     from content_index.library import SemanticUnavailable, evaluation_tiers, library_documents
-    from content_index.search import DEFAULT_THRESHOLD
 
     queries = load_queries(Path(args.queries))
     settings = _settings(args)
     try:
         if args.corpus:
-            documents, threshold = load_jsonl_corpus(Path(args.corpus)), DEFAULT_THRESHOLD
+            documents, threshold = load_jsonl_corpus(Path(args.corpus)), ANSWER_THRESHOLD
             tiers = evaluation_tiers(documents, data_dir=settings.data_dir, tier=args.tier)
         else:
             bot = open_bot(settings)

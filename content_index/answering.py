@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from content_index.search import DEFAULT_THRESHOLD, Filters, Hit, Searchable
+from content_index.search import Filters, Hit, Searchable
 
-ANSWER_THRESHOLD = DEFAULT_THRESHOLD  # 0.5: more likely right than wrong
+ANSWER_THRESHOLD = 0.5  # a calibrated probability: more likely right than wrong
 NOT_SURE_FLOOR = 0.12  # below this nothing is plausible enough to offer
 MAX_CHOICES = 3
 POOL = 10
@@ -103,7 +103,7 @@ def small_talk(text: str) -> str | None:
         return BYE_REPLY
     if words & _GREETING or words <= {"good"}:
         return GREETING_REPLY
-    if words & _ACK or words & _FILLER:
+    if words & _ACK:
         return ACK_REPLY
     return None
 

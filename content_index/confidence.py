@@ -6,8 +6,8 @@ model sees "the lesson is missing" too) by `python -m benchmarks.fit_confidence`
 coefficients below and the calibration error (ECE) they reach. Features:
 
 - hybrid: the top lesson's cosine z-score, the fused margin to the next lesson, the top lesson's
-  lexical coverage of the question, and whether the lexical and the dense tier both ranked it first
-  on their own;
+  lexical coverage of the question, whether the lexical and the dense tier both ranked it first
+  on their own, and whether the lesson holds hardly any word of the question;
 - semantic only: the top lesson's cosine z-score and its z margin to the next;
 - lexical only: the top lesson's coverage and its score margin to the next (1 - second / first).
 
@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-7.686, 1.493, 0.618, 5.735, -0.443)
-DENSE_WEIGHTS = (-8.039, 2.005, 0.753)
-LEXICAL_WEIGHTS = (-3.904, 7.186, 2.833)
+HYBRID_WEIGHTS = (-7.030, 1.320, 0.633, 6.056, -0.481, -0.576)
+NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
+DENSE_WEIGHTS = (-7.789, 1.950, 0.865)
+LEXICAL_WEIGHTS = (-4.108, 7.161, 3.253)
 
 
 def _sigmoid(x: float) -> float:
@@ -46,7 +47,7 @@ def hybrid_features(ranking: Ranking, i: int) -> list[float]:
     me = c[i]
     margin = (me.fused - c[1].fused if len(c) > 1 else 3.0) if i == 0 else me.fused - c[0].fused
     agree = float(ranking.lexical_top == me.id and ranking.dense_top == me.id)
-    return [me.z, min(margin, 3.0), me.coverage, agree]
+    return [me.z, min(margin, 3.0), me.coverage, agree, float(me.coverage < NO_SUPPORT)]
 
 
 def hybrid_confidence(ranking: Ranking, weights: Sequence[float] = HYBRID_WEIGHTS) -> list[float]:

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from content_index.answering import classify, clean_question, search_depth, small_talk
+from content_index.answering import ANSWER_THRESHOLD, classify, clean_question, search_depth, small_talk
 from content_index.confidence import expected_calibration_error
-from content_index.search import DEFAULT_THRESHOLD, Document, Searchable, search
+from content_index.search import Document, Searchable, search
 
 
 class DataFileError(ValueError):
@@ -178,7 +178,7 @@ def load_queries(path: str | Path) -> list[Query]:
 
 
 def evaluate(
-    index: Searchable, queries: Sequence[Query], *, k: int = 10, threshold: float = DEFAULT_THRESHOLD
+    index: Searchable, queries: Sequence[Query], *, k: int = 10, threshold: float = ANSWER_THRESHOLD
 ) -> EvalReport:
     """Run every query as chat does (cleaned, small talk set aside, timed search including encoding),
     score rankings, and score the answer / not-sure / abstain decision (content_index.answering)."""

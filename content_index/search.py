@@ -33,9 +33,9 @@ from rapidfuzz import fuzz, process
 
 from content_index.synonyms import BUILT_IN_SYNONYMS, SYNONYM_FACTOR, Synonyms
 
-# Confidence at or above which the bot answers (content_index.answering: a calibrated probability in the
-# lexical and hybrid indexes the bot uses; below it, "Not sure" or "no lesson yet").
-DEFAULT_THRESHOLD = 0.5
+# Coverage at or above which a plain SearchIndex hit counts as confident. The bot itself answers on the
+# calibrated probability of content_index.answering.ANSWER_THRESHOLD instead.
+DEFAULT_THRESHOLD = 0.45
 
 K1 = 2.5  # BM25F sums weighted field tfs, so it saturates later than plain BM25 (flat from 2 to 4)
 FIELDS = ("title", "tags", "summary", "body")
@@ -422,7 +422,12 @@ class SearchIndex:
             own = tuple(stem(w) for w in surface[span.start : span.end] if is_informative(w))
             if own in plan:
                 continue
-            query_term = self._synonym_term(own, span.alternatives)
+            # "out of office" is not about offices: a typed phrase that is mostly stopwords is searched
+            # through its synonyms only, never through its one informative word.
+            vague = len(own) * 2 <= span.end - span.start
+            query_term = self._synonym_term(() if vague else own, span.alternatives)
+            if query_term is None and vague:  # nothing in the library says it: a word not known
+                query_term = _QueryTerm(UNKNOWN_WEIGHT * self._idf_of_count(1))
             if query_term is not None:
                 plan[own] = query_term
                 covered.update(range(span.start, span.end))

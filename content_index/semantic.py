@@ -71,17 +71,21 @@ class EmbeddingCache:
         return sqlite3.connect(self.path, timeout=30)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """The stored vectors (raw float32 bytes) for those keys that have one."""
-        found = {k: _MEMORY[k] for k in keys if k in _MEMORY}
-        wanted = [k for k in keys if k not in found]
-        if self.path is None or not wanted:
-            return found
+        """The stored vectors (raw float32 bytes) for those keys that have one. Vectors this process
+        already holds (another index, an earlier start in the same process) are copied into the file."""
+        if self.path is None:
+            return {k: _MEMORY[k] for k in keys if k in _MEMORY}
+        found: dict[str, bytes] = {}
         with self._lock, self._connect() as connection:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 query = f"SELECT key, vector FROM embedding WHERE key IN ({marks})"
                 found.update(connection.execute(query, chunk).fetchall())
+        known = {k: _MEMORY[k] for k in keys if k not in found and k in _MEMORY}
+        if known:
+            self.put_many(known)
+            found.update(known)
         return found
 
     def put_many(self, vectors: dict[str, bytes]) -> None:
