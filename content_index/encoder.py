@@ -93,7 +93,10 @@ class Encoder:
         self._tokenizer.no_padding()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        # One thread: a question costs ~5 ms either way, but a second thread that spins between runs
+        # doubles the tail latency on a busy 2-core machine and steals the core numpy needs next.
+        options.intra_op_num_threads = threads or int(os.environ.get("LEARNBOT_ENCODER_THREADS", "1"))
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
             str(model_file()), sess_options=options, providers=["CPUExecutionProvider"]

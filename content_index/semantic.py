@@ -45,9 +45,15 @@ LEXICAL_WEIGHT = 1.0  # in standard deviations of the question's cosine distribu
 DENSE_GAP_DAMPING = 0.5  # a clear dense winner (its z-score gap to the next lesson) damps the lexical part
 FEEDBACK_WEIGHT = 2.0  # feedback multipliers (x0.3..x1.3) enter as 2 * log(multiplier) z units
 POOL = 50
+CHUNK = 2_000  # lessons read from the vector cache at a time
+LARGE = 20_000  # above this many lessons the dense tier searches in two stages (see _dense_two_stage)
+SHORTLIST = 500
+SAMPLE = 4_000
 PROGRESS_MIN = 200  # show a progress bar when at least this many texts need embedding
 _MEMORY: dict[str, bytes] = {}  # vectors already read or made by this process, by text key
-_MEMORY_LIMIT = 400_000
+_MEMORY_LIMIT = (
+    5_000  # enough for a few small libraries in one process (tests), not a second copy of a big one
+)
 
 
 def unavailable_reason() -> str | None:
@@ -159,6 +165,7 @@ class HybridIndex:
         dims = self.encoder.dimensions
         self._titles = np.zeros((0, dims), dtype=np.float32)
         self._fulls = np.zeros((0, dims), dtype=np.float32)
+        self._masks: dict[Filters, np.ndarray] = {}  # visible rows per filter, until the library changes
         self._lock = threading.RLock()
         self.add_many(documents)
 
@@ -188,25 +195,26 @@ class HybridIndex:
         docs = list(documents)
         if not docs:
             return
-        vectors = self._vectors(docs)
+        titles, fulls = self._vectors(docs)
         with self._lock:
+            self._masks.clear()
             self.lexical.add_many(docs)
-            new_titles, new_fulls = [], []
-            for doc, (title, full) in zip(docs, vectors, strict=True):
+            fresh: list[int] = []
+            for i, doc in enumerate(docs):
                 row = self._rows.get(doc.id)
                 if row is not None:
-                    self._titles[row], self._fulls[row] = title, full
+                    self._titles[row], self._fulls[row] = titles[i], fulls[i]
                     continue
                 self._rows[doc.id] = len(self._ids)
                 self._ids.append(doc.id)
-                new_titles.append(title)
-                new_fulls.append(full)
-            if new_titles:
-                self._titles = np.vstack([self._titles, np.stack(new_titles)])
-                self._fulls = np.vstack([self._fulls, np.stack(new_fulls)])
+                fresh.append(i)
+            if fresh:
+                self._titles = np.concatenate([self._titles, titles[fresh]])
+                self._fulls = np.concatenate([self._fulls, fulls[fresh]])
 
     def remove(self, doc_id: str) -> None:
         with self._lock:
+            self._masks.clear()
             self.lexical.remove(doc_id)
             row = self._rows.pop(doc_id, None)
             if row is None:
@@ -219,28 +227,34 @@ class HybridIndex:
             self._ids.pop()
             self._titles, self._fulls = self._titles[:last], self._fulls[:last]
 
-    def _vectors(self, docs: Sequence[Document]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(title, full) vectors per lesson, from the cache or freshly embedded (then cached)."""
-        model = self.encoder.name
-        keys = [(text_key("title", t, model), text_key("full", f, model)) for t, f in map(_texts, docs)]
-        found = self.cache.get_many(sorted({key for pair in keys for key in pair}))
-        missing: dict[str, str] = {}
-        for doc, (title_key, full_key) in zip(docs, keys, strict=True):
-            title, full = _texts(doc)
-            for key, text in ((title_key, title), (full_key, full)):
-                if key not in found:
-                    missing[key] = text
+    def _vectors(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
+        """Title and full-text vectors, one row per lesson, from the cache or freshly embedded (then
+        cached). Read in chunks straight into the matrices, so a big library never sits in memory twice."""
+        model, dims = self.encoder.name, self.encoder.dimensions
+        titles = np.zeros((len(docs), dims), dtype=np.float32)
+        fulls = np.zeros((len(docs), dims), dtype=np.float32)
+        missing: list[tuple[str, str, np.ndarray, int]] = []  # key, text, matrix, row
+        for start in range(0, len(docs), CHUNK):
+            chunk = docs[start : start + CHUNK]
+            texts = [_texts(doc) for doc in chunk]
+            keys = [(text_key("title", t, model), text_key("full", f, model)) for t, f in texts]
+            found = self.cache.get_many([key for pair in keys for key in pair])
+            for i, ((title_key, full_key), (title, full)) in enumerate(zip(keys, texts, strict=True)):
+                for key, text, matrix in ((title_key, title, titles), (full_key, full, fulls)):
+                    if key in found:
+                        matrix[start + i] = np.frombuffer(found[key], dtype=np.float32)
+                    else:
+                        missing.append((key, text, matrix, start + i))
         if missing:
             log.info("embedding %d texts for the semantic tier (cached afterwards)", len(missing))
-            order = list(missing)
-            encoded = self._encode_with_progress([missing[k] for k in order])
-            fresh = {key: encoded[i].tobytes() for i, key in enumerate(order)}
-            self.cache.put_many(fresh)
-            found.update(fresh)
-        return [
-            (np.frombuffer(found[t], dtype=np.float32), np.frombuffer(found[f], dtype=np.float32))
-            for t, f in keys
-        ]
+            unique = list(dict.fromkeys((key, text) for key, text, _, _ in missing))
+            encoded = self._encode_with_progress([text for _, text in unique])
+            by_key = {key: encoded[n] for n, (key, _) in enumerate(unique)}
+            for key, _, matrix, row in missing:
+                matrix[row] = by_key[key]
+            for start in range(0, len(unique), CHUNK):
+                self.cache.put_many({key: by_key[key].tobytes() for key, _ in unique[start : start + CHUNK]})
+        return titles, fulls
 
     def _encode_with_progress(self, texts: list[str]) -> np.ndarray:
         if len(texts) < PROGRESS_MIN:
@@ -272,24 +286,62 @@ class HybridIndex:
             if not self._ids:
                 return empty
             lexical = self.lexical.coverage_search(query, filters=filters, k=pool)
-            dense = np.maximum(self._titles @ vector, self._fulls @ vector)
-            visible = self.lexical.visible_ids(filters)
-            if visible is not None:
-                mask = np.fromiter((i in visible for i in self._ids), dtype=bool, count=len(self._ids))
-                if not mask.any():
-                    return empty
-                rows = np.flatnonzero(mask)
+            rows = self._visible_rows(filters)
+            if rows is not None and rows.size == 0:
+                return empty
+            if len(self._ids) <= LARGE:
+                cosine, mean, spread = self._dense_exact(vector, rows, pool)
             else:
-                rows = np.arange(len(self._ids))
-            values = dense[rows]
-            mean, spread = float(values.mean()), float(values.std())
-            spread = spread if spread > 1e-6 else 1.0
-            take = min(pool, len(rows))
-            best = rows[np.argpartition(-values, take - 1)[:take]]
-            cosine = {self._ids[r]: float(dense[r]) for r in best}
+                cosine, mean, spread = self._dense_two_stage(vector, rows, pool)
             for hit in lexical:
-                cosine.setdefault(hit.id, float(dense[self._rows[hit.id]]))
+                if hit.id not in cosine:
+                    row = self._rows[hit.id]
+                    cosine[hit.id] = float(max(self._titles[row] @ vector, self._fulls[row] @ vector))
         return self._fuse(query, cosine, mean, spread, lexical)
+
+    def _dense_exact(
+        self, vector: np.ndarray, rows: np.ndarray | None, pool: int
+    ) -> tuple[dict[str, float], float, float]:
+        """Cosines of the best `pool` lessons, and the mean and spread over every visible lesson."""
+        dense = np.maximum(self._titles @ vector, self._fulls @ vector)
+        values = dense if rows is None else dense[rows]
+        mean, spread = float(values.mean()), float(values.std())
+        take = min(pool, len(values))
+        best = np.argpartition(-values, take - 1)[:take]
+        best = best if rows is None else rows[best]
+        return {self._ids[r]: float(dense[r]) for r in best}, mean, max(spread, 1e-6)
+
+    def _dense_two_stage(
+        self, vector: np.ndarray, rows: np.ndarray | None, pool: int
+    ) -> tuple[dict[str, float], float, float]:
+        """Above `LARGE` lessons, reading every vector twice per question costs more than the rest of the
+        search: the full-text cosines pick `SHORTLIST` lessons, whose title cosines are then added, and
+        the mean and spread come from a fixed sample of lessons."""
+        full = self._fulls @ vector
+        values = full if rows is None else full[rows]
+        take = min(SHORTLIST, len(values))
+        best = np.argpartition(-values, take - 1)[:take]
+        best = best if rows is None else rows[best]
+        dense = np.maximum(full[best], self._titles[best] @ vector)
+        visible = np.arange(len(self._ids)) if rows is None else rows
+        sample = visible[:: max(1, len(visible) // SAMPLE)]
+        sampled = np.maximum(full[sample], self._titles[sample] @ vector)
+        top = np.argsort(-dense)[:pool]
+        cosine = {self._ids[best[i]]: float(dense[i]) for i in top}
+        return cosine, float(sampled.mean()), max(float(sampled.std()), 1e-6)
+
+    def _visible_rows(self, filters: Filters | None) -> np.ndarray | None:
+        """Rows these filters let through (None: all), cached per filter until the library changes."""
+        visible = self.lexical.visible_ids(filters)
+        if visible is None or filters is None:
+            return None
+        rows = self._masks.get(filters)
+        if rows is None:
+            rows = np.array(sorted(self._rows[i] for i in visible if i in self._rows), dtype=np.int64)
+            if len(self._masks) >= 256:
+                self._masks.clear()
+            self._masks[filters] = rows
+        return rows
 
     def _fuse(
         self,
