@@ -170,8 +170,8 @@ def target_lines(rows: list[Row]) -> list[str]:
         parts = [by[(data, m)] for m in ("learnbot lexical", "learnbot semantic") if (data, m) in by]
         best = max(parts, key=lambda row: row.mrr)
         lines.append(
-            f"- {data}: hybrid MRR@10 {hybrid.mrr:.3f} vs best component ({best.method.split()[-1]}) "
-            f"{best.mrr:.3f} (target: never below): {_verdict(hybrid.mrr >= best.mrr - 1e-9)}"
+            f"- {data}: hybrid MRR@10 {hybrid.mrr:.4f} vs best component ({best.method.split()[-1]}) "
+            f"{best.mrr:.4f} (target: never below): {_verdict(hybrid.mrr >= best.mrr - 1e-9)}"
         )
     return lines
 
