@@ -48,7 +48,7 @@ def test_a_slack_error_is_explained_instead_of_silence(slack: SlackApp, fake: Fa
 
 
 def test_an_experts_channel_i_am_not_in_is_explained(slack: SlackApp, fake: FakeSlack) -> None:
-    slack.dm("when is the company christmas party", event_id="Ev-gap")
+    slack.dm("what's on the canteen menu today", event_id="Ev-gap")
     [answer] = fake.wait_for("chat.postMessage")
     fake.fail("chat.postMessage", "channel_not_found")
     slack.click(answer.params | {"ts": answer.response["ts"]}, "Ask the experts", channel="D0DM")
