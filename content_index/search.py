@@ -65,6 +65,11 @@ FUZZY_PENALTY = 0.8  # a typo-corrected term scores and counts at this fraction 
 FUZZY_MIN_LENGTH = 4
 UNKNOWN_WEIGHT = 1.0  # an unknown query word weighs this many times a term seen in one document
 RERANK_POOL = 50
+# A lesson's body counts up to this many terms (about 4,000 words). Length normalisation alone does not
+# stop a huge lesson from holding every word of every question: with the whole of a 300,000-word
+# lesson indexed it ranked first for 34 of the 70 everyday questions; with this cap for none, and no
+# development set lost anything (StackFAQ, sample library).
+MAX_BODY_TERMS = 2_000
 _CACHE_LIMIT = 20_000
 _CACHE_ENTRIES = 5_000_000  # cached per-document contributions, summed over terms (about 100 MB)
 
@@ -648,9 +653,12 @@ class SearchIndex:
 
 
 def _analyzed_fields(doc: Document) -> dict[str, list[str]]:
-    """The index terms of each field of a document, in order."""
-    texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": doc.body}
-    return {f: analyze(texts[f]) for f in FIELDS}
+    """The index terms of each field of a document, in order; the body's first `MAX_BODY_TERMS` only."""
+    body = doc.body[: MAX_BODY_TERMS * 50]  # a 5 MB lesson is not analysed whole
+    texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": body}
+    fields = {f: analyze(texts[f]) for f in FIELDS}
+    fields["body"] = fields["body"][:MAX_BODY_TERMS]
+    return fields
 
 
 def _fuzzy_cutoff(length: int) -> float:

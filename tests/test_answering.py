@@ -177,3 +177,14 @@ def test_calibration_error_and_the_logistic_fit() -> None:
     y = (rng.random(2000) < 1 / (1 + np.exp(-(2.0 * x[:, 0] - 1.0)))).astype(float)
     bias, slope = fit_logistic(x, y)
     assert bias == pytest.approx(-1.0, abs=0.25) and slope == pytest.approx(2.0, abs=0.3)
+
+
+def test_a_huge_lesson_does_not_win_every_question() -> None:
+    from content_index.search import Document
+    from tests.test_search import LESSONS
+
+    vocabulary = " ".join(f"{d.title} {d.summary} {d.body}" for d in LESSONS).split()
+    huge = Document(id="handbook", title="Company handbook", body=" ".join(vocabulary * 400))
+    index = LexicalIndex([*LESSONS, huge])
+    for lesson in LESSONS:
+        assert index.search(lesson.title.lower(), k=1)[0].id == lesson.id
