@@ -166,6 +166,7 @@ class HybridIndex:
         self._titles = np.zeros((0, dims), dtype=np.float32)
         self._fulls = np.zeros((0, dims), dtype=np.float32)
         self._masks: dict[Filters, np.ndarray] = {}  # visible rows per filter, until the library changes
+        self._sample: tuple[np.ndarray, np.ndarray] | None = None  # see _dense_two_stage
         self._lock = threading.RLock()
         self.add_many(documents)
 
@@ -198,6 +199,7 @@ class HybridIndex:
         titles, fulls = self._vectors(docs)
         with self._lock:
             self._masks.clear()
+            self._sample = None
             self.lexical.add_many(docs)
             fresh: list[int] = []
             for i, doc in enumerate(docs):
@@ -215,6 +217,7 @@ class HybridIndex:
     def remove(self, doc_id: str) -> None:
         with self._lock:
             self._masks.clear()
+            self._sample = None
             self.lexical.remove(doc_id)
             row = self._rows.pop(doc_id, None)
             if row is None:
@@ -316,16 +319,18 @@ class HybridIndex:
     ) -> tuple[dict[str, float], float, float]:
         """Above `LARGE` lessons, reading every vector twice per question costs more than the rest of the
         search: the full-text cosines pick `SHORTLIST` lessons, whose title cosines are then added, and
-        the mean and spread come from a fixed sample of lessons."""
+        the mean and spread come from a fixed sample of the whole library (whatever the filters)."""
         full = self._fulls @ vector
         values = full if rows is None else full[rows]
         take = min(SHORTLIST, len(values))
         best = np.argpartition(-values, take - 1)[:take]
         best = best if rows is None else rows[best]
         dense = np.maximum(full[best], self._titles[best] @ vector)
-        visible = np.arange(len(self._ids)) if rows is None else rows
-        sample = visible[:: max(1, len(visible) // SAMPLE)]
-        sampled = np.maximum(full[sample], self._titles[sample] @ vector)
+        if self._sample is None:  # a fixed spread of lessons, kept until the library changes
+            rows_all = np.arange(0, len(self._ids), max(1, len(self._ids) // SAMPLE))
+            self._sample = (rows_all, np.ascontiguousarray(self._titles[rows_all]))
+        sample, titles = self._sample
+        sampled = np.maximum(full[sample], titles @ vector)
         top = np.argsort(-dense)[:pool]
         cosine = {self._ids[best[i]]: float(dense[i]) for i in top}
         return cosine, float(sampled.mean()), max(float(sampled.std()), 1e-6)
