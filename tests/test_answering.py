@@ -188,3 +188,18 @@ def test_a_huge_lesson_does_not_win_every_question() -> None:
     index = LexicalIndex([*LESSONS, huge])
     for lesson in LESSONS:
         assert index.search(lesson.title.lower(), k=1)[0].id == lesson.id
+
+
+@needs_semantic
+def test_the_two_stage_dense_search_of_big_libraries_ranks_like_the_exact_one(
+    chat: ConsoleChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import content_index.semantic as semantic
+
+    index = chat.router.bot.index
+    questions = [question for _, question, _ in EVERYDAY]
+    exact = [[hit.id for hit in index.search(q, k=3)] for q in questions]
+    monkeypatch.setattr(semantic, "LARGE", 0)  # as if the library were big
+    monkeypatch.setattr(semantic, "SHORTLIST", 20)
+    staged = [[hit.id for hit in index.search(q, k=3)] for q in questions]
+    assert [ids[0] for ids in staged] == [ids[0] for ids in exact]
