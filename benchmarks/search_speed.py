@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         p50, p95 = encoding_on_real_questions()
         print(
             f"\nEncoding alone, the 70 everyday questions (samples/eval/everyday.jsonl): p50 {p50:.1f} ms, "
-            f"p95 {p95:.1f} ms (the generated questions above are made-up words: 2-3x the word pieces)"
+            f"p95 {p95:.1f} ms"
         )
     print("\nTargets:")
     if args.tier == "hybrid":
