@@ -7,7 +7,10 @@ or reply to small talk. Platform-free and storage-free, so chat and `learnbot ev
   is never searched, so it never becomes a content gap.
 - Otherwise search always looks at the same number of lessons (`POOL`), whatever the caller shows,
   so how many results are displayed never changes the answer. Confidence is the calibrated probability
-  that the top lesson is right (content_index.confidence): at or above `threshold` it answers; below,
+  that the top lesson is right (content_index.confidence): at or above `threshold` it answers (default
+  0.65: on the development data, the lowest threshold at which at most 10% of the sample library's
+  unanswerable questions get an answer; `python -m benchmarks.fit_confidence` and the sweep in
+  `learnbot eval --sweep` show the trade-off); below,
   while any of the ranked lessons is still plausible (`NOT_SURE_FLOOR`), it offers the best three as
   a choice; only when none is plausible does it say it has no lesson yet.
 """
@@ -20,7 +23,7 @@ from typing import Literal
 
 from content_index.search import Filters, Hit, Searchable
 
-ANSWER_THRESHOLD = 0.5  # a calibrated probability: more likely right than wrong
+ANSWER_THRESHOLD = 0.65  # calibrated probability; see the module doc for how it was chosen
 NOT_SURE_FLOOR = 0.12  # below this nothing is plausible enough to offer
 MAX_CHOICES = 3
 POOL = 10

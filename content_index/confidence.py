@@ -2,8 +2,9 @@
 
 A logistic model over features of a ranking, fitted on the development data only (StackFAQ dev at
 both levels and the sample library's questions, each also with its right lessons taken out so the
-model sees "the lesson is missing" too) by `python -m benchmarks.fit_confidence`, which prints the
-coefficients below and the calibration error (ECE) they reach. Features:
+model sees "the lesson is missing" too, weighted as a quarter as common as questions that have a
+lesson) by `python -m benchmarks.fit_confidence`, which prints the coefficients below and the
+calibration error (ECE) they reach. Features:
 
 - hybrid: the top lesson's cosine z-score, the fused margin to the next lesson, the top lesson's
   lexical coverage of the question, whether the lexical and the dense tier both ranked it first
@@ -32,10 +33,10 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-7.017, 1.316, 0.628, 6.049, -0.472, -0.577)
+HYBRID_WEIGHTS = (-5.314, 1.169, 0.653, 5.407, -0.480, -0.906)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
-DENSE_WEIGHTS = (-7.789, 1.950, 0.865)
-LEXICAL_WEIGHTS = (-3.403, 5.661, 6.835)
+DENSE_WEIGHTS = (-6.694, 1.886, 0.903)
+LEXICAL_WEIGHTS = (-2.516, 5.391, 7.083)
 
 
 def _sigmoid(x: float) -> float:

@@ -37,7 +37,7 @@ from content_index.confidence import dense_confidence, hybrid_confidence
 from content_index.encoder import MODEL_NAME, Encoder, shared_encoder
 from content_index.encoder import unavailable_reason as encoder_unavailable
 from content_index.lexical import LexicalIndex
-from content_index.search import Document, Filters, Hit, RankSignals, Synonyms
+from content_index.search import Document, Filters, Hit, RankSignals, Synonyms, words
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ class HybridIndex:
         empty = Ranking([], None, None, [])
         if not query.strip():
             return empty
-        vector = self.encoder.encode_query(query)
+        vector = self.encoder.encode_query(self._with_synonyms(query))
         pool = max(POOL, k)
         with self._lock:
             if not self._ids:
@@ -334,6 +334,13 @@ class HybridIndex:
         top = np.argsort(-dense)[:pool]
         cosine = {self._ids[best[i]]: float(dense[i]) for i in top}
         return cosine, float(sampled.mean()), max(float(sampled.std()), 1e-6)
+
+    def _with_synonyms(self, query: str) -> str:
+        """The question as the encoder reads it: with the synonym list's other wording of any company
+        word or abbreviation in it ("how do i do a sitrep (status update)")."""
+        synonyms = self.lexical.synonyms
+        extra = synonyms.spelled_out(list(words(query))) if synonyms else []
+        return f"{query} ({'; '.join(extra)})" if extra else query
 
     def _visible_rows(self, filters: Filters | None) -> np.ndarray | None:
         """Rows these filters let through (None: all), cached per filter until the library changes."""

@@ -87,6 +87,7 @@ class Synonyms:
         informative: Callable[[str], bool],
     ) -> None:
         self._by_key: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        self._spelled_out: dict[tuple[str, ...], str] = {}  # key -> the group's first other long phrase
         for group in groups:
             phrases = [p for p in group if p.strip()]
             keys = [tuple(stem(w) for w in words(p.replace("-", " "))) for p in phrases]
@@ -100,11 +101,25 @@ class Synonyms:
                 if any(informative(w) for w in words(phrase)):  # never key on "it" or "to" alone
                     found = self._by_key.setdefault(key, set())
                     found.update(t for t in searchable if t != key)
+                    longer = [p for p in phrases if p != phrase and len(p) >= 4 and not p.isupper()]
+                    if longer and key not in self._spelled_out:
+                        self._spelled_out[key] = longer[0]
         self._longest = max((len(k) for k in self._by_key), default=0)
         self._stem = stem
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
+
+    def spelled_out(self, surface: Sequence[str]) -> list[str]:
+        """For each known phrase in a question, another wording from its group ("sitrep" -> "status
+        update"): what the semantic tier reads besides the question, so company words reach it too."""
+        stems = [self._stem(w) for w in surface]
+        found = []
+        for span in self.find(surface):
+            phrase = self._spelled_out.get(tuple(stems[span.start : span.end]))
+            if phrase:
+                found.append(phrase)
+        return found
 
     def find(self, surface: Sequence[str]) -> list[SynonymSpan]:
         """Non-overlapping known phrases in a question's words, preferring the longest at each place."""

@@ -24,7 +24,7 @@ def chat_with(tmp_path: Path, search: dict[str, object]) -> ConsoleChat:
 
 
 def test_company_synonyms_in_app_yaml_find_the_lesson(tmp_path: Path) -> None:
-    question = "sitrep for stakeholders"
+    question = "how do i do a sitrep"
     assert STATUS not in chat_with(tmp_path / "plain", {}).handle_line(question)
     chat = chat_with(tmp_path / "custom", {"synonyms": [["sitrep", "status update"]]})
     assert STATUS in chat.handle_line(question)
