@@ -60,7 +60,7 @@ def test_an_experts_channel_i_am_not_in_is_explained(slack: SlackApp, fake: Fake
 
 
 def test_a_very_long_question_is_cut_to_fit_and_still_posted(slack: SlackApp, fake: FakeSlack) -> None:
-    question = "why " + "is the car park barrier broken again " * 120
+    question = "why " + "is the canteen menu so boring today " * 120
     slack.dm(question, event_id="Ev-long")
     [call] = fake.wait_for("chat.postMessage")
     for block in call.params["blocks"]:
