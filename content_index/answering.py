@@ -24,7 +24,7 @@ from typing import Literal
 from content_index.search import Filters, Hit, Searchable
 
 ANSWER_THRESHOLD = 0.65  # calibrated probability; see the module doc for how it was chosen
-NOT_SURE_FLOOR = 0.12  # below this nothing is plausible enough to offer
+NOT_SURE_FLOOR = 0.2  # below this nothing is plausible enough to offer (the knee on the dev data)
 MAX_CHOICES = 3
 POOL = 10
 
