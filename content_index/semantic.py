@@ -28,6 +28,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,7 @@ LARGE = 20_000  # above this many lessons the dense tier searches in two stages 
 SHORTLIST = 500
 SAMPLE = 4_000
 PROGRESS_MIN = 200  # show a progress bar when at least this many texts need embedding
+_ENCODING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="learnbot-encode")
 _MEMORY: dict[str, bytes] = {}  # vectors already read or made by this process, by text key
 _MEMORY_LIMIT = (
     5_000  # enough for a few small libraries in one process (tests), not a second copy of a big one
@@ -283,12 +285,16 @@ class HybridIndex:
         empty = Ranking([], None, None, [])
         if not query.strip():
             return empty
-        vector = self.encoder.encode_query(self._with_synonyms(query))
+        # The question is encoded on a second thread while the lexical tier searches (onnxruntime and
+        # numpy release the GIL): on 2 cores that hides most of the lexical search's time.
+        encoding = _ENCODING.submit(self.encoder.encode_query, self._with_synonyms(query))
         pool = max(POOL, k)
         with self._lock:
             if not self._ids:
+                encoding.cancel()
                 return empty
             lexical = self.lexical.coverage_search(query, filters=filters, k=pool)
+            vector = encoding.result()
             rows = self._visible_rows(filters)
             if rows is not None and rows.size == 0:
                 return empty
