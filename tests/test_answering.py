@@ -203,3 +203,15 @@ def test_the_two_stage_dense_search_of_big_libraries_ranks_like_the_exact_one(
     monkeypatch.setattr(semantic, "SHORTLIST", 20)
     staged = [[hit.id for hit in index.search(q, k=3)] for q in questions]
     assert [ids[0] for ids in staged] == [ids[0] for ids in exact]
+
+
+@needs_semantic
+def test_the_first_embedding_of_a_large_library_shows_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    from content_index.search import Document
+    from content_index.semantic import PROGRESS_MIN, EmbeddingCache
+
+    lessons = [Document(id=f"l{n}", title=f"Lesson {n} about topic {n % 7}") for n in range(PROGRESS_MIN)]
+    HybridIndex(lessons, cache=EmbeddingCache(None))
+    assert "embedding lessons (once)" in capsys.readouterr().err
+    HybridIndex(lessons[:10], cache=EmbeddingCache(None))  # cached, and small: no bar
+    assert "embedding lessons" not in capsys.readouterr().err
