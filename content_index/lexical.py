@@ -29,9 +29,3 @@ class LexicalIndex(SearchIndex):
     def coverage_search(self, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]:
         """The plain ranking with coverage as confidence (what the hybrid fuses)."""
         return super().search(query, filters=filters, k=k)
-
-    def known_share(self, query: str) -> float:
-        """Share of the question's informative weight that the index can match at all."""
-        plan, _ = self._plan(query)
-        total = sum(q.weight for q in plan)
-        return sum(q.weight for q in plan if q.matches) / total if total > 0 else 0.0
