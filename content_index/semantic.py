@@ -158,19 +158,27 @@ class HybridIndex:
         signals: RankSignals | None = None,
         lexical_weight: float = LEXICAL_WEIGHT,
     ) -> None:
-        self.encoder = encoder or shared_encoder()
+        self._encoder = encoder  # None: the shared one, loaded only when something must be encoded
         self.cache = cache or EmbeddingCache(None)
         self.lexical = LexicalIndex(synonyms=synonyms, signals=signals)
         self.lexical_weight = lexical_weight
         self._rows: dict[str, int] = {}
         self._ids: list[str] = []
-        dims = self.encoder.dimensions
+        dims = encoder.dimensions if encoder is not None else Encoder.dimensions
         self._titles = np.zeros((0, dims), dtype=np.float32)
         self._fulls = np.zeros((0, dims), dtype=np.float32)
         self._masks: dict[Filters, np.ndarray] = {}  # visible rows per filter, until the library changes
         self._sample: tuple[np.ndarray, np.ndarray] | None = None  # see _dense_two_stage
         self._lock = threading.RLock()
         self.add_many(documents)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The sentence encoder; a process whose lesson vectors are all cached and that answers no
+        question (a nudges or dispatch worker) never loads it."""
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder
 
     @property
     def signals(self) -> RankSignals | None:
@@ -235,7 +243,8 @@ class HybridIndex:
     def _vectors(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
         """Title and full-text vectors, one row per lesson, from the cache or freshly embedded (then
         cached). Read in chunks straight into the matrices, so a big library never sits in memory twice."""
-        model, dims = self.encoder.name, self.encoder.dimensions
+        model = self._encoder.name if self._encoder is not None else MODEL_NAME
+        dims = self._titles.shape[1]
         titles = np.zeros((len(docs), dims), dtype=np.float32)
         fulls = np.zeros((len(docs), dims), dtype=np.float32)
         missing: list[tuple[str, str, np.ndarray, int]] = []  # key, text, matrix, row

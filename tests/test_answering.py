@@ -215,3 +215,16 @@ def test_the_first_embedding_of_a_large_library_shows_progress(capsys: pytest.Ca
     assert "embedding lessons (once)" in capsys.readouterr().err
     HybridIndex(lessons[:10], cache=EmbeddingCache(None))  # cached, and small: no bar
     assert "embedding lessons" not in capsys.readouterr().err
+
+
+@needs_semantic
+def test_a_restart_with_every_vector_cached_loads_no_model_until_a_question(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from content_index.semantic import EmbeddingCache
+    from tests.test_search import LESSONS
+
+    path = tmp_path / "embeddings.sqlite3"
+    HybridIndex(LESSONS, cache=EmbeddingCache(path))
+    restarted = HybridIndex(LESSONS, cache=EmbeddingCache(path))  # e.g. a nudges worker
+    assert restarted._encoder is None
+    assert restarted.search("pivot table", k=1)[0].id == "pivot-tables"
+    assert restarted._encoder is shared_encoder()
