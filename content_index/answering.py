@@ -8,7 +8,7 @@ or reply to small talk. Platform-free and storage-free, so chat and `learnbot ev
 - Otherwise search always looks at the same number of lessons (`POOL`), whatever the caller shows,
   so how many results are displayed never changes the answer. Confidence is the calibrated probability
   that the top lesson is right (content_index.confidence): at or above `threshold` it answers (default
-  0.65: on the development data, the lowest threshold at which at most 10% of the sample library's
+  0.7: on the development data, the lowest threshold at which at most 10% of the sample library's
   unanswerable questions get an answer; `python -m benchmarks.fit_confidence` and the sweep in
   `learnbot eval --sweep` show the trade-off); below,
   while any of the ranked lessons is still plausible (`NOT_SURE_FLOOR`), it offers the best three as
@@ -23,7 +23,7 @@ from typing import Literal
 
 from content_index.search import Filters, Hit, Searchable
 
-ANSWER_THRESHOLD = 0.65  # calibrated probability; see the module doc for how it was chosen
+ANSWER_THRESHOLD = 0.7  # calibrated probability; see the module doc for how it was chosen
 NOT_SURE_FLOOR = 0.2  # below this nothing is plausible enough to offer (the knee on the dev data)
 MAX_CHOICES = 3
 POOL = 10

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-5.314, 1.169, 0.653, 5.407, -0.480, -0.906)
+HYBRID_WEIGHTS = (-5.390, 1.195, 0.520, 5.040, -0.073, -0.854)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
-DENSE_WEIGHTS = (-6.694, 1.886, 0.903)
+DENSE_WEIGHTS = (-6.401, 1.845, 0.768)
 LEXICAL_WEIGHTS = (-2.516, 5.391, 7.083)
 
 
