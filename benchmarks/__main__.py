@@ -10,10 +10,15 @@ indexing.main()
 print("\n## Slack over HTTP\n")
 slack_http.main([])
 print("\n## Search quality\n", flush=True)
-# In its own process: the semantic model (about 0.7 GB) must not raise later benchmarks' peak memory.
+# In its own process: the semantic model must not raise later benchmarks' peak memory.
 subprocess.run([sys.executable, "-m", "benchmarks.search_quality"], check=True)
 print("\n## Search speed and size\n")
 search_speed.main([])
+from content_index.semantic import unavailable_reason  # noqa: E402
+
+if unavailable_reason() is None:
+    print()
+    search_speed.main(["--tier", "hybrid"])
 print("\n## Nudges: plan and deliver for 10,000 learners\n")
 nudges.main([])
 print("\n## The outbox under faults: slow, flaky Slack and a SIGKILL (300 rows; README's run: 800)\n", flush=True)

@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import AppConfig, ConfigError, Settings, check_content_references, load_config, missing_steps
+from content_index.answering import ANSWER_THRESHOLD
 from content_index.feedback import FeedbackSignals
 from content_index.indexer import IndexSummary, apply_scan, scan_all
 from content_index.library import LibraryWatcher, SemanticUnavailable, build_index
-from content_index.search import DEFAULT_THRESHOLD, Searchable
+from content_index.search import Searchable
 from nudges.campaigns import sync_from_config as sync_campaigns
 from nudges.clock import Clock, SystemClock
 from nudges.pathways import sync_from_config
@@ -53,7 +54,7 @@ class LearnBot:
     @property
     def threshold(self) -> float:
         configured = self.config.search.answer_threshold
-        return DEFAULT_THRESHOLD if configured is None else configured
+        return ANSWER_THRESHOLD if configured is None else configured
 
     def refresh_if_due(self, *, session: Session, force: bool = False) -> None:
         """Apply content changed in storage (and feedback from other replicas) to the live index."""

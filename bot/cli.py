@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, SettingsError, load_settings
 from storage.db import DatabaseError
@@ -93,6 +94,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.adapters.console import PERSONAS, PLATFORM, render_card
     from bot.app import open_bot
     from bot.events import Who
+    from content_index.answering import decide
     from content_index.cards import card_for
     from content_index.search import Filters, search
     from storage.content import get_content
@@ -102,18 +104,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
     who = Who(PLATFORM, persona.user_id, name=persona.name, email=persona.email)
     with bot.session() as session:
         audience = identify_caller(session=session, config=bot.config, who=who, now=bot.clock.now()).audience
-    hits = search(bot.index, args.question, filters=Filters(audience=audience), k=args.k)
+    filters = Filters(audience=audience)
+    alternatives = bot.config.search.alternatives
+    decision = decide(
+        bot.index, args.question, filters=filters, alternatives=alternatives, threshold=bot.threshold
+    )
+    hits = search(bot.index, decision.question, filters=filters, k=args.k) if decision.question else []
     with bot.session() as session:
-        if hits and hits[0].confidence >= bot.threshold:
-            item = get_content(session=session, content_id=hits[0].id)
+        if decision.kind == "answer":
+            item = get_content(session=session, content_id=decision.hits[0].id)
             assert item is not None
             card = card_for(
-                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence
+                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=decision.confidence
             )
             print("\n".join(render_card(card)))
+        elif decision.kind == "not_sure":
+            titles = [
+                getattr(get_content(session=session, content_id=h.id), "title", h.id) for h in decision.hits
+            ]
+            print("Not sure - is it one of these? " + " | ".join(titles))
+        elif decision.kind == "small_talk":
+            print(decision.reply)
         else:
             print("No lesson for that yet (it would be logged as a content gap).")
-        print(f"\ntop {len(hits)} (answer threshold {bot.threshold:.2f}):")
+        print(
+            f"\ntop {len(hits)} (answer at confidence {bot.threshold:.2f}; the answer never depends on -k):"
+        )
         for rank, hit in enumerate(hits, start=1):
             item = get_content(session=session, content_id=hit.id)
             title = item.title if item else hit.id
@@ -137,6 +153,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score search on labelled questions: Recall@1, Recall@5, MRR@10 and latency."""
     from bot.app import open_bot
+    from content_index.answering import ANSWER_THRESHOLD
     from content_index.evaluation import (
         evaluate,
         format_sweep,
@@ -145,13 +162,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         threshold_sweep,
     )
     from content_index.library import SemanticUnavailable, evaluation_tiers, library_documents
-    from content_index.search import DEFAULT_THRESHOLD
 
     queries = load_queries(Path(args.queries))
     settings = _settings(args)
     try:
         if args.corpus:
-            documents, threshold = load_jsonl_corpus(Path(args.corpus)), DEFAULT_THRESHOLD
+            documents, threshold = load_jsonl_corpus(Path(args.corpus)), ANSWER_THRESHOLD
             tiers = evaluation_tiers(documents, data_dir=settings.data_dir, tier=args.tier)
         else:
             bot = open_bot(settings)
@@ -164,20 +180,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     threshold = threshold if args.threshold is None else args.threshold
     reports = {name: evaluate(index, queries, threshold=threshold) for name, index in tiers.items()}
-    if args.json:  # the first tier's figures at the top level, any other tier nested under its name
-        first, *others = reports
-        combined: dict[str, object] = {"tier": first, **reports[first].as_dict()}
-        combined.update({name: reports[name].as_dict() for name in others})
+    bot_tier = next(iter(reports))  # what the bot answers with: the hybrid when installed
+    if args.json:  # what the bot answers with at the top level, every tier under "tiers"
+        combined: dict[str, object] = {"answers_with": bot_tier, **reports[bot_tier].as_dict()}
+        combined["tiers"] = {name: report.as_dict() for name, report in reports.items()}
         print(json.dumps(combined))
         return 0
-    for name, report in reports.items():
-        print(f"## {name}\n{report.format_table()}\n")
-        if args.sweep:
-            rows = threshold_sweep(tiers[name], queries, [t / 20 for t in range(4, 15)])
-            print(format_sweep(rows) + "\n")
+    print(side_by_side(reports, bot_tier))
+    if args.sweep:
+        for name in reports:
+            rows = threshold_sweep(tiers[name], queries, [t / 20 for t in range(2, 19)])
+            print(f"\n## {name}: answer rate and precision by threshold\n{format_sweep(rows)}")
     if "semantic" not in reports and args.tier == "both":
-        print("(semantic tier not installed: see README, 'Semantic search')")
+        print("\n(semantic tier not installed or switched off: see README, 'Search')")
     return 0
+
+
+def side_by_side(reports: dict[str, Any], bot_tier: str) -> str:
+    """One column per tier, one metric a line; the column the bot answers with is marked."""
+    from content_index.evaluation import EvalReport
+
+    names = list(reports)
+    labels = EvalReport.labels()
+    width = max(len(label) for label in labels.values())
+    heads = [f"{name}{' (answers)' if name == bot_tier else ''}" for name in names]
+    cells = [max(len(h), 8) for h in heads]
+    lines = [f"{'metric':<{width}}  " + "  ".join(f"{h:>{c}}" for h, c in zip(heads, cells, strict=True))]
+    lines.append(f"{'-' * width}  " + "  ".join("-" * c for c in cells))
+    for key, label in labels.items():
+        values = [reports[name].as_dict()[key] for name in names]
+        shown = [str(v) if isinstance(v, int) else f"{v:.3f}" for v in values]
+        lines.append(
+            f"{label:<{width}}  " + "  ".join(f"{v:>{c}}" for v, c in zip(shown, cells, strict=True))
+        )
+    return "\n".join(lines)
 
 
 def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:

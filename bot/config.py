@@ -224,7 +224,7 @@ class SearchSettings(_Strict):
     alternatives: int = Field(default=2, ge=0, le=5)
     synonyms: list[list[str]] = []
     builtin_synonyms: bool = True
-    semantic: Literal["off", "on", "auto"] = "off"
+    semantic: Literal["off", "on", "auto"] = "auto"
     refresh_seconds: int = Field(default=30, ge=0, le=86400)
 
     @field_validator("semantic", mode="before")

@@ -22,6 +22,7 @@ from handlers.browse import browse
 from handlers.commands import GAPS_ADMINS_ONLY, show_gaps, show_help
 from handlers.feedback import on_feedback
 from handlers.home import home_view
+from handlers.not_sure import on_not_sure
 from handlers.passive import PassiveLimiter, suggest
 from handlers.pathway_add import add_to_pathway, join_pathway
 from handlers.rating import on_rate
@@ -59,6 +60,8 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "takeaway_private": nudges.on_share,
     "campaign_join": campaigns.on_join,
     "campaign_details": campaigns.on_details,
+    "not_sure_pick": on_not_sure,
+    "not_sure_none": on_not_sure,
 }
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")

@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from content_index.search import DEFAULT_THRESHOLD, Document, Searchable, search
+from content_index.answering import ANSWER_THRESHOLD, classify, clean_question, search_depth, small_talk
+from content_index.confidence import expected_calibration_error
+from content_index.search import Document, Searchable, search
 
 
 class DataFileError(ValueError):
@@ -53,14 +55,23 @@ class EvalReport:
     answer_rate: float
     answered_precision: float
     threshold: float
+    not_sure_rate: float = 0.0  # share of questions answered "Not sure - is it one of these?"
+    not_sure_precision: float = 0.0  # of those, share whose choices hold a right lesson
+    abstain_rate: float = 0.0  # share answered "no lesson yet" (or taken for small talk)
+    abstain_precision: float = 0.0  # of those, share where the top lesson was not right anyway
+    ece: float = 0.0  # expected calibration error of the top lesson's confidence (10 bins)
+    answered_right_rate: float = 0.0  # answerable questions answered outright with a right lesson
+    found_rate: float = 0.0  # answerable questions answered right, or offered a choice holding it
+    unanswerable_answer_rate: float = 0.0  # questions with no lesson that were answered anyway
 
     def as_dict(self) -> dict[str, float | int]:
         """Plain dict with the documented keys, for JSON output and comparisons."""
         return asdict(self)
 
-    def format_table(self) -> str:
-        """Two aligned columns, one metric a line, for people reading a terminal."""
-        labels = {
+    @staticmethod
+    def labels() -> dict[str, str]:
+        """What each metric is called in a table for people."""
+        return {
             "recall_at_1": "Recall@1",
             "recall_at_5": "Recall@5",
             "mrr_at_10": "MRR@10",
@@ -71,7 +82,19 @@ class EvalReport:
             "answer_rate": "answer rate",
             "answered_precision": "answered precision",
             "threshold": "confidence threshold",
+            "not_sure_rate": "not-sure rate",
+            "not_sure_precision": "not-sure precision",
+            "abstain_rate": "abstain rate",
+            "abstain_precision": "abstain precision",
+            "ece": "calibration error (ECE)",
+            "answered_right_rate": "answered right (answerable)",
+            "found_rate": "answered or offered (answerable)",
+            "unanswerable_answer_rate": "no-lesson questions answered",
         }
+
+    def format_table(self) -> str:
+        """Two aligned columns, one metric a line, for people reading a terminal."""
+        labels = self.labels()
         width = max(len(label) for label in labels.values())
         lines = [f"{'metric':<{width}}  value", f"{'-' * width}  ------"]
         for key, value in self.as_dict().items():
@@ -155,34 +178,69 @@ def load_queries(path: str | Path) -> list[Query]:
 
 
 def evaluate(
-    index: Searchable, queries: Sequence[Query], *, k: int = 10, threshold: float = DEFAULT_THRESHOLD
+    index: Searchable, queries: Sequence[Query], *, k: int = 10, threshold: float = ANSWER_THRESHOLD
 ) -> EvalReport:
-    """Run every query through `search` (timed) and score rankings and answer/abstain decisions."""
+    """Run every query as chat does (cleaned, small talk set aside, timed search including encoding),
+    score rankings, and score the answer / not-sure / abstain decision (content_index.answering)."""
     ranks: list[int | None] = []  # rank of the first relevant hit, for answerable queries
     timings: list[float] = []
-    answered = answered_right = 0
+    bands: dict[str, list[bool]] = {"answer": [], "not_sure": [], "abstain": []}
+    confidences: list[float] = []
+    tops_right: list[bool] = []
+    answered_right = found = unanswerable = unanswerable_answered = 0
     for query in queries:
+        question = clean_question(query.text)
         start = time.perf_counter()
-        hits = search(index, query.text, k=k)
+        talk = small_talk(question) if question else ""
+        hits = search(index, question, k=max(k, search_depth())) if talk is None else []
         timings.append((time.perf_counter() - start) * 1000.0)
         relevant = set(query.relevant)
         if relevant:
-            ranks.append(next((i for i, hit in enumerate(hits, start=1) if hit.id in relevant), None))
-        if hits and hits[0].confidence >= threshold:
-            answered += 1
-            answered_right += hits[0].id in relevant
+            ranks.append(next((i for i, hit in enumerate(hits[:k], start=1) if hit.id in relevant), None))
+        decision = classify(question, hits, threshold=threshold)
+        top_right = bool(hits) and hits[0].id in relevant
+        confidences.append(hits[0].confidence if hits else 0.0)
+        tops_right.append(top_right)
+        if decision.kind == "answer":
+            bands["answer"].append(top_right)
+        elif decision.kind == "not_sure":
+            bands["not_sure"].append(any(hit.id in relevant for hit in decision.hits))
+        else:
+            bands["abstain"].append(not top_right)
+        if relevant:
+            answered_right += decision.kind == "answer" and top_right
+            found += (decision.kind == "answer" and top_right) or (
+                decision.kind == "not_sure" and any(hit.id in relevant for hit in decision.hits)
+            )
+        else:
+            unanswerable += 1
+            unanswerable_answered += decision.kind == "answer"
+    n = len(queries)
+    answerable = len(ranks)
     return EvalReport(
         recall_at_1=_share(ranks, lambda rank: rank <= 1),
         recall_at_5=_share(ranks, lambda rank: rank <= 5),
         mrr_at_10=sum(1.0 / r for r in ranks if r is not None and r <= 10) / len(ranks) if ranks else 0.0,
         p50_ms=_percentile(timings, 50),
         p95_ms=_percentile(timings, 95),
-        queries=len(queries),
+        queries=n,
         docs=len(index),
-        answer_rate=answered / len(queries) if queries else 0.0,
-        answered_precision=answered_right / answered if answered else 0.0,
+        answer_rate=len(bands["answer"]) / n if n else 0.0,
+        answered_precision=_mean(bands["answer"]),
         threshold=threshold,
+        not_sure_rate=len(bands["not_sure"]) / n if n else 0.0,
+        not_sure_precision=_mean(bands["not_sure"]),
+        abstain_rate=len(bands["abstain"]) / n if n else 0.0,
+        abstain_precision=_mean(bands["abstain"]),
+        ece=expected_calibration_error(confidences, tops_right),
+        answered_right_rate=answered_right / answerable if answerable else 0.0,
+        found_rate=found / answerable if answerable else 0.0,
+        unanswerable_answer_rate=unanswerable_answered / unanswerable if unanswerable else 0.0,
     )
+
+
+def _mean(values: list[bool]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from sqlmodel import Session, col, select
 
 from bot.config import SearchSettings
 from content_index.feedback import FeedbackSignals, load_signals
-from content_index.search import Document, Searchable, SearchIndex, Synonyms, make_synonyms
+from content_index.lexical import LexicalIndex
+from content_index.search import Document, Searchable, Synonyms, make_synonyms
 from content_index.synonyms import BUILT_IN_SYNONYMS
 from storage.content import active_content
 from storage.models import ContentItem
@@ -74,7 +75,7 @@ def new_index(
     settings = settings or SearchSettings()
     synonyms = synonyms_for(settings)
     if not use_semantic(settings):
-        return SearchIndex(documents, synonyms=synonyms)
+        return LexicalIndex(documents, synonyms=synonyms)
     from content_index.semantic import EmbeddingCache, HybridIndex
 
     cache = EmbeddingCache(data_dir / EMBEDDINGS_FILE if data_dir else None)
@@ -162,17 +163,27 @@ def evaluation_tiers(
     data_dir: Path | None = None,
     tier: str = "both",
 ) -> dict[str, Searchable]:
-    """Indexes to score side by side: 'lexical', and 'semantic' (the hybrid) when the extra is installed.
+    """Indexes to score side by side: 'lexical', and when the semantic packages are installed
+    'semantic' (the dense ranking alone) and 'hybrid' (what the bot answers with). The first entry is
+    what the bot would answer with for these settings.
 
-    `tier` 'semantic' insists on the extra (SemanticUnavailable otherwise); 'both' skips it quietly."""
+    `tier` 'semantic' insists on the packages (SemanticUnavailable otherwise); 'both' skips them quietly."""
+    from content_index.lexical import LexicalIndex
+
     settings = settings or SearchSettings()
     docs = list(documents)
     tiers: dict[str, Searchable] = {}
-    if tier in ("lexical", "both"):
-        tiers["lexical"] = new_index(docs, settings.model_copy(update={"semantic": "off"}))
     if tier in ("semantic", "both"):
-        wanted = "on" if tier == "semantic" else "auto"
+        wanted = "on" if tier == "semantic" else settings.semantic
         semantic_settings = settings.model_copy(update={"semantic": wanted})
         if use_semantic(semantic_settings):
-            tiers["semantic"] = new_index(docs, semantic_settings, data_dir=data_dir)
+            from content_index.semantic import DenseView, HybridIndex
+
+            hybrid = new_index(docs, semantic_settings, data_dir=data_dir)
+            assert isinstance(hybrid, HybridIndex)
+            tiers["hybrid"] = hybrid
+            tiers["semantic"] = DenseView(hybrid)
+    if tier in ("lexical", "both"):
+        lexical = LexicalIndex(docs, synonyms=synonyms_for(settings))
+        tiers = {"lexical": lexical, **tiers} if not tiers else {**tiers, "lexical": lexical}
     return tiers

@@ -33,7 +33,8 @@ from rapidfuzz import fuzz, process
 
 from content_index.synonyms import BUILT_IN_SYNONYMS, SYNONYM_FACTOR, Synonyms
 
-# Confidence at or above which the bot answers; below it says it has no lesson yet (see module doc).
+# Coverage at or above which a plain SearchIndex hit counts as confident. The bot itself answers on the
+# calibrated probability of content_index.answering.ANSWER_THRESHOLD instead.
 DEFAULT_THRESHOLD = 0.45
 
 K1 = 2.5  # BM25F sums weighted field tfs, so it saturates later than plain BM25 (flat from 2 to 4)
@@ -64,6 +65,11 @@ FUZZY_PENALTY = 0.8  # a typo-corrected term scores and counts at this fraction 
 FUZZY_MIN_LENGTH = 4
 UNKNOWN_WEIGHT = 1.0  # an unknown query word weighs this many times a term seen in one document
 RERANK_POOL = 50
+# A lesson's body counts up to this many terms (about 4,000 words). Length normalisation alone does not
+# stop a huge lesson from holding every word of every question: with the whole of a 300,000-word
+# lesson indexed it ranked first for 34 of the 70 everyday questions; with this cap for none, and no
+# development set lost anything (StackFAQ, sample library).
+MAX_BODY_TERMS = 2_000
 _CACHE_LIMIT = 20_000
 _CACHE_ENTRIES = 5_000_000  # cached per-document contributions, summed over terms (about 100 MB)
 
@@ -421,7 +427,12 @@ class SearchIndex:
             own = tuple(stem(w) for w in surface[span.start : span.end] if is_informative(w))
             if own in plan:
                 continue
-            query_term = self._synonym_term(own, span.alternatives)
+            # "out of office" is not about offices: a typed phrase that is mostly stopwords is searched
+            # through its synonyms only, never through its one informative word.
+            vague = len(own) * 2 <= span.end - span.start
+            query_term = self._synonym_term(() if vague else own, span.alternatives)
+            if query_term is None and vague:  # nothing in the library says it: a word not known
+                query_term = _QueryTerm(UNKNOWN_WEIGHT * self._idf_of_count(1))
             if query_term is not None:
                 plan[own] = query_term
                 covered.update(range(span.start, span.end))
@@ -642,9 +653,12 @@ class SearchIndex:
 
 
 def _analyzed_fields(doc: Document) -> dict[str, list[str]]:
-    """The index terms of each field of a document, in order."""
-    texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": doc.body}
-    return {f: analyze(texts[f]) for f in FIELDS}
+    """The index terms of each field of a document, in order; the body's first `MAX_BODY_TERMS` only."""
+    body = doc.body[: MAX_BODY_TERMS * 50]  # a 5 MB lesson is not analysed whole
+    texts = {"title": doc.title, "tags": " ".join(doc.tags), "summary": doc.summary, "body": body}
+    fields = {f: analyze(texts[f]) for f in FIELDS}
+    fields["body"] = fields["body"][:MAX_BODY_TERMS]
+    return fields
 
 
 def _fuzzy_cutoff(length: int) -> float:

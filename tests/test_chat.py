@@ -60,9 +60,9 @@ def test_typo_still_finds_the_lesson(chat: ConsoleChat) -> None:
 
 
 def test_unanswerable_question_is_an_honest_gap_that_admins_can_see(chat: ConsoleChat) -> None:
-    reply = chat.handle_line("what is the guest wifi password")
+    reply = chat.handle_line("what's on the canteen menu today")
     assert "I don't have a lesson for that yet" in reply
-    assert "> what is the guest wifi password" in reply
+    assert "> what's on the canteen menu today" in reply
     [question] = rows(chat, Question)
     assert question.answered is False
     assert rows(chat, AnswerShown) == []
@@ -71,7 +71,7 @@ def test_unanswerable_question_is_an_honest_gap_that_admins_can_see(chat: Consol
     chat.handle_line("/as admin")
     gaps = chat.handle_line("gaps")
     assert "Recent questions without a good lesson (1):" in gaps
-    assert "what is the guest wifi password" in gaps
+    assert "what's on the canteen menu today" in gaps
 
 
 def test_learners_do_not_get_manager_only_lessons_but_managers_do(chat: ConsoleChat) -> None:

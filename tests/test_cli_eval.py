@@ -52,8 +52,10 @@ def test_eval_json_reports_recall_mrr_latency_and_counts(
 ) -> None:
     corpus = write_jsonl(tmp_path / "corpus.jsonl", CORPUS)
     queries = write_jsonl(tmp_path / "queries.jsonl", QUERIES)
-    assert main(["eval", "--corpus", str(corpus), "--queries", str(queries), "--json"]) == 0
+    args = ["eval", "--corpus", str(corpus), "--queries", str(queries), "--json", "--tier", "lexical"]
+    assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
+    assert report["answers_with"] == "lexical" and list(report["tiers"]) == ["lexical"]
     assert report["recall_at_1"] == pytest.approx(2 / 4)
     assert report["recall_at_5"] == pytest.approx(3 / 4)
     assert report["mrr_at_10"] == pytest.approx((1 + 1 + 0.5 + 0) / 4)

@@ -125,6 +125,14 @@ def test_report_dict_has_exactly_the_documented_keys_and_a_table(data: tuple[Pat
         "answer_rate",
         "answered_precision",
         "threshold",
+        "not_sure_rate",
+        "not_sure_precision",
+        "abstain_rate",
+        "abstain_precision",
+        "ece",
+        "answered_right_rate",
+        "found_rate",
+        "unanswerable_answer_rate",
     ]
     table = report.format_table()
     assert "Recall@1" in table and "MRR@10" in table and "answered precision" in table

@@ -39,7 +39,7 @@ def test_repeated_not_helpful_demotes_a_lesson_for_that_question_only(chat: Cons
     assert not again.startswith(PEER)
     assert "I don't have a lesson" not in again
 
-    unrelated = first_card(chat.handle_line("situation behaviour impact model"))
+    unrelated = first_card(chat.handle_line("situation behaviour impact"))
     assert unrelated.startswith(PEER)
 
 

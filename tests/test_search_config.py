@@ -24,7 +24,7 @@ def chat_with(tmp_path: Path, search: dict[str, object]) -> ConsoleChat:
 
 
 def test_company_synonyms_in_app_yaml_find_the_lesson(tmp_path: Path) -> None:
-    question = "sitrep for stakeholders"
+    question = "how do i do a sitrep"
     assert STATUS not in chat_with(tmp_path / "plain", {}).handle_line(question)
     chat = chat_with(tmp_path / "custom", {"synonyms": [["sitrep", "status update"]]})
     assert STATUS in chat.handle_line(question)
@@ -32,8 +32,9 @@ def test_company_synonyms_in_app_yaml_find_the_lesson(tmp_path: Path) -> None:
 
 def test_built_in_synonyms_can_be_switched_off(tmp_path: Path) -> None:
     question = "any good hotkeys?"
-    assert "Keyboard shortcuts that save hours" in chat_with(tmp_path / "on", {}).handle_line(question)
-    off = chat_with(tmp_path / "off", {"builtin_synonyms": False})
+    lexical = {"semantic": "off"}  # the semantic tier knows hotkeys are shortcuts without any list
+    assert "Keyboard shortcuts that save hours" in chat_with(tmp_path / "on", lexical).handle_line(question)
+    off = chat_with(tmp_path / "off", {**lexical, "builtin_synonyms": False})
     assert "Keyboard shortcuts that save hours" not in off.handle_line(question)
 
 

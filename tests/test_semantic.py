@@ -106,8 +106,21 @@ def test_eval_reports_both_tiers(
     args = ["--data-dir", str(tmp_path / "data"), "eval", "--corpus", str(corpus), "--queries", str(queries)]
     assert main([*args, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["tier"] == "lexical" and report["recall_at_5"] == 0.0
-    assert report["semantic"]["recall_at_1"] == 1.0
+    keys = {
+        "recall_at_1",
+        "recall_at_5",
+        "mrr_at_10",
+        "p50_ms",
+        "p95_ms",
+        "answer_rate",
+        "answered_precision",
+    }
+    keys |= {"queries", "docs", "not_sure_rate", "ece"}
+    assert keys <= set(report) and report["answers_with"] == "hybrid"
+    assert set(report["tiers"]) == {"hybrid", "semantic", "lexical"}
+    assert all(keys <= set(tier) for tier in report["tiers"].values())
+    assert report["tiers"]["lexical"]["recall_at_5"] == 0.0
+    assert report["tiers"]["semantic"]["recall_at_1"] == 1.0 and report["recall_at_1"] == 1.0
     assert main(args) == 0
-    table = capsys.readouterr().out
-    assert "## lexical" in table and "## semantic" in table
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "hybrid (answers)" in header and "semantic" in header and "lexical" in header

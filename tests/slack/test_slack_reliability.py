@@ -48,7 +48,7 @@ def test_a_slack_error_is_explained_instead_of_silence(slack: SlackApp, fake: Fa
 
 
 def test_an_experts_channel_i_am_not_in_is_explained(slack: SlackApp, fake: FakeSlack) -> None:
-    slack.dm("what is the guest wifi password", event_id="Ev-gap")
+    slack.dm("what's on the canteen menu today", event_id="Ev-gap")
     [answer] = fake.wait_for("chat.postMessage")
     fake.fail("chat.postMessage", "channel_not_found")
     slack.click(answer.params | {"ts": answer.response["ts"]}, "Ask the experts", channel="D0DM")
@@ -60,7 +60,7 @@ def test_an_experts_channel_i_am_not_in_is_explained(slack: SlackApp, fake: Fake
 
 
 def test_a_very_long_question_is_cut_to_fit_and_still_posted(slack: SlackApp, fake: FakeSlack) -> None:
-    question = "why " + "is the quarterly planning spreadsheet broken again " * 120
+    question = "why " + "is the canteen menu so boring today " * 120
     slack.dm(question, event_id="Ev-long")
     [call] = fake.wait_for("chat.postMessage")
     for block in call.params["blocks"]:
