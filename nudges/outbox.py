@@ -25,14 +25,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import markup
@@ -231,6 +233,63 @@ class DispatchResult:
         return bool(self.sent or self.retried or self.failed or self.paced or self.held or self.deferred)
 
 
+class _Recorder:
+    """One thread that runs the workers' small row updates (send started, outcome) in shared
+    transactions: whatever queued up while the last commit ran goes in the next one (group commit).
+    Each update still checks its own claim; if a shared transaction fails, each runs alone."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: queue.SimpleQueue[tuple[Callable[[Session], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._loop, name=f"outbox-recorder-{os.getpid()}", daemon=True)
+        self._thread.start()
+
+    def run(self, operation: Callable[[Session], Any]) -> Any:
+        """Run `operation(session)` in the next shared transaction; its result once committed."""
+        done: Future[Any] = Future()
+        self._queue.put((operation, done))
+        return done.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = [first], False
+            while not stop:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Callable[[Session], Any], Future[Any]]]) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                results = [operation(session) for operation, _ in batch]
+        except Exception as exc:  # noqa: BLE001 - retried one by one below, so one bad update fails alone
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)  # handed to the waiting worker
+                return
+            for item in batch:
+                self._commit([item])
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            done.set_result(result)
+
+
 class _Claim:
     """One claimed batch: its token, the rows it still holds and until when (this process's view)."""
 
@@ -277,9 +336,11 @@ class Dispatcher:
         self._last_sent: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"dispatch-{os.getpid()}")
+        self._recorder = _Recorder(engine)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._recorder.close()
 
     def claim(self) -> list[OutboxMessage]:
         """Lease a batch of due rows (its own transaction, committed before anything is sent)."""
@@ -376,8 +437,12 @@ class Dispatcher:
     def _begin(self, work: _Claim, row: OutboxMessage) -> bool:
         """Record that this row's send starts (fenced: False when the claim no longer holds it)."""
         assert row.id is not None
-        with session_scope(self.engine) as session:
-            return begin_send(session=session, message_id=row.id, token=work.token, now=self.clock.now())
+        row_id, now = row.id, self.clock.now()
+        return bool(
+            self._recorder.run(
+                lambda session: begin_send(session=session, message_id=row_id, token=work.token, now=now)
+            )
+        )
 
     def _still_held(self, work: _Claim, row: OutboxMessage, guard: float) -> bool:
         """True while the claim holds the row with at least `guard` seconds left (renewing if needed)."""
@@ -389,10 +454,12 @@ class Dispatcher:
             if (work.until - now).total_seconds() >= guard and guard < self.lease.total_seconds():
                 return True
             remaining = sorted(work.held - work.done)
-            with session_scope(self.engine) as session:
-                work.held = renew(
+            renewed = self._recorder.run(  # through the recorder: one writer per process, no deadlocks
+                lambda session: renew(
                     session=session, ids=remaining, token=work.token, now=now, lease=self.lease
-                ) | (work.held & work.done)
+                )
+            )
+            work.held = renewed | (work.held & work.done)
             work.until = now + self.lease
             if row.id not in work.held:
                 log.warning(
@@ -417,7 +484,13 @@ class Dispatcher:
                     wait = self._last_sent.get(key, -interval) + interval - self.ticks()
                 if wait > 0:
                     self.pause(wait)
-            if not self._still_held(work, row, guard) or not self._begin(work, row):
+            try:
+                ready = self._still_held(work, row, guard) and self._begin(work, row)
+            except SQLAlchemyError:  # the database is unreachable or refused: leave the rest to the lease
+                log.exception("outbox %s: could not check the claim; not sent", row.idempotency_key)
+                result.lost += len(rows) - n
+                break
+            if not ready:
                 result.lost += 1
                 continue
             message = Outbound(
@@ -431,16 +504,34 @@ class Dispatcher:
             if interval > 0:
                 with self._lock:
                     self._last_sent[key] = self.ticks()
-            with session_scope(self.engine) as session:
-                held = self._record(session, work, row, delivery, error, found, result)
+
+            def record(
+                session: Session,
+                row: OutboxMessage = row,
+                n: int = n,
+                error: DeliveryError | None = error,
+                delivery: str | None = delivery,
+                found: bool = found,
+            ) -> tuple[bool, DispatchResult]:
+                outcome = DispatchResult()  # counted only once its transaction commits
+                held = self._record(session, work, row, delivery, error, found, outcome)
                 if held and error is not None and error.retry_after is not None and not error.permanent:
                     # the platform is rate-limiting this conversation: the rest waits too, no attempt used
                     due = self.clock.now() + dt.timedelta(seconds=error.retry_after)
                     for later in rows[n + 1 :]:
                         if self._put_back(session, work, later, due, None):
-                            result.deferred += 1
+                            outcome.deferred += 1
                         else:
-                            result.lost += 1
+                            outcome.lost += 1
+                return held, outcome
+
+            try:
+                held, outcome = self._recorder.run(record)
+            except SQLAlchemyError:  # maybe_sent stays set: whoever takes the row over looks first
+                log.exception("outbox %s: could not record its outcome", row.idempotency_key)
+                result.lost += len(rows) - n
+                break
+            result.add(outcome)
             work.done.add(row.id)
             if not held:
                 result.lost += 1
