@@ -16,8 +16,7 @@ Delivery is fenced (see `storage.outbox`): each row is marked sent right after i
 under its claim's token and only while the lease holds; a batch renews its lease before any
 send that could outlive it, and stops sending rows it no longer holds. A dispatcher that dies
 after the claim leaves its rows leased; when the lease expires another takes them over, flagged
-`maybe_sent` if a send had started (recorded just before each send), and asks the sender
-whether each such row arrived (`find`) before sending it again.
+`maybe_sent`, and asks the sender whether each arrived (`find`) before sending it again.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ from nudges.clock import Clock, SystemClock, as_utc
 from nudges.hours import next_slot, window_from
 from storage.db import session_scope
 from storage.models import OutboxMessage
-from storage.outbox import begin_send, claim, mark_failed, mark_retry, mark_sent, renew
+from storage.outbox import claim, mark_failed, mark_retry, mark_sent, renew
 
 log = logging.getLogger(__name__)
 
@@ -434,16 +433,6 @@ class Dispatcher:
             count_attempt=False,
         )
 
-    def _begin(self, work: _Claim, row: OutboxMessage) -> bool:
-        """Record that this row's send starts (fenced: False when the claim no longer holds it)."""
-        assert row.id is not None
-        row_id, now = row.id, self.clock.now()
-        return bool(
-            self._recorder.run(
-                lambda session: begin_send(session=session, message_id=row_id, token=work.token, now=now)
-            )
-        )
-
     def _still_held(self, work: _Claim, row: OutboxMessage, guard: float) -> bool:
         """True while the claim holds the row with at least `guard` seconds left (renewing if needed)."""
         assert row.id is not None
@@ -485,7 +474,7 @@ class Dispatcher:
                 if wait > 0:
                     self.pause(wait)
             try:
-                ready = self._still_held(work, row, guard) and self._begin(work, row)
+                ready = self._still_held(work, row, guard)
             except SQLAlchemyError:  # the database is unreachable or refused: leave the rest to the lease
                 log.exception("outbox %s: could not check the claim; not sent", row.idempotency_key)
                 result.lost += len(rows) - n
