@@ -21,5 +21,5 @@ if unavailable_reason() is None:
     search_speed.main(["--tier", "hybrid"])
 print("\n## Nudges: plan and deliver for 10,000 learners\n")
 nudges.main([])
-print("\n## The outbox under faults: slow, flaky Slack and a SIGKILL (300 rows; README's run: 800)\n", flush=True)
+print("\n## The outbox under faults: slow, flaky Slack, a SIGKILL (300 rows; README: 800)\n", flush=True)
 outbox_faults.main(["--rows", "300"])

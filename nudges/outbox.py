@@ -16,8 +16,7 @@ Delivery is fenced (see `storage.outbox`): each row is marked sent right after i
 under its claim's token and only while the lease holds; a batch renews its lease before any
 send that could outlive it, and stops sending rows it no longer holds. A dispatcher that dies
 after the claim leaves its rows leased; when the lease expires another takes them over, flagged
-`maybe_sent` if a send had started (recorded just before each send), and asks the sender
-whether each such row arrived (`find`) before sending it again.
+`maybe_sent`, and asks the sender whether each arrived (`find`) before sending it again.
 """
 
 from __future__ import annotations
@@ -25,14 +24,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import markup
@@ -41,7 +42,7 @@ from nudges.clock import Clock, SystemClock, as_utc
 from nudges.hours import next_slot, window_from
 from storage.db import session_scope
 from storage.models import OutboxMessage
-from storage.outbox import begin_send, claim, mark_failed, mark_retry, mark_sent, renew
+from storage.outbox import claim, mark_failed, mark_retry, mark_sent, renew
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,63 @@ class DispatchResult:
         return bool(self.sent or self.retried or self.failed or self.paced or self.held or self.deferred)
 
 
+class _Recorder:
+    """One thread that runs the workers' small row updates (send started, outcome) in shared
+    transactions: whatever queued up while the last commit ran goes in the next one (group commit).
+    Each update still checks its own claim; if a shared transaction fails, each runs alone."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: queue.SimpleQueue[tuple[Callable[[Session], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._loop, name=f"outbox-recorder-{os.getpid()}", daemon=True)
+        self._thread.start()
+
+    def run(self, operation: Callable[[Session], Any]) -> Any:
+        """Run `operation(session)` in the next shared transaction; its result once committed."""
+        done: Future[Any] = Future()
+        self._queue.put((operation, done))
+        return done.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = [first], False
+            while not stop:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Callable[[Session], Any], Future[Any]]]) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                results = [operation(session) for operation, _ in batch]
+        except Exception as exc:  # noqa: BLE001 - retried one by one below, so one bad update fails alone
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)  # handed to the waiting worker
+                return
+            for item in batch:
+                self._commit([item])
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            done.set_result(result)
+
+
 class _Claim:
     """One claimed batch: its token, the rows it still holds and until when (this process's view)."""
 
@@ -277,9 +335,11 @@ class Dispatcher:
         self._last_sent: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"dispatch-{os.getpid()}")
+        self._recorder = _Recorder(engine)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._recorder.close()
 
     def claim(self) -> list[OutboxMessage]:
         """Lease a batch of due rows (its own transaction, committed before anything is sent)."""
@@ -373,12 +433,6 @@ class Dispatcher:
             count_attempt=False,
         )
 
-    def _begin(self, work: _Claim, row: OutboxMessage) -> bool:
-        """Record that this row's send starts (fenced: False when the claim no longer holds it)."""
-        assert row.id is not None
-        with session_scope(self.engine) as session:
-            return begin_send(session=session, message_id=row.id, token=work.token, now=self.clock.now())
-
     def _still_held(self, work: _Claim, row: OutboxMessage, guard: float) -> bool:
         """True while the claim holds the row with at least `guard` seconds left (renewing if needed)."""
         assert row.id is not None
@@ -389,10 +443,12 @@ class Dispatcher:
             if (work.until - now).total_seconds() >= guard and guard < self.lease.total_seconds():
                 return True
             remaining = sorted(work.held - work.done)
-            with session_scope(self.engine) as session:
-                work.held = renew(
+            renewed = self._recorder.run(  # through the recorder: one writer per process, no deadlocks
+                lambda session: renew(
                     session=session, ids=remaining, token=work.token, now=now, lease=self.lease
-                ) | (work.held & work.done)
+                )
+            )
+            work.held = renewed | (work.held & work.done)
             work.until = now + self.lease
             if row.id not in work.held:
                 log.warning(
@@ -417,7 +473,13 @@ class Dispatcher:
                     wait = self._last_sent.get(key, -interval) + interval - self.ticks()
                 if wait > 0:
                     self.pause(wait)
-            if not self._still_held(work, row, guard) or not self._begin(work, row):
+            try:
+                ready = self._still_held(work, row, guard)
+            except SQLAlchemyError:  # the database is unreachable or refused: leave the rest to the lease
+                log.exception("outbox %s: could not check the claim; not sent", row.idempotency_key)
+                result.lost += len(rows) - n
+                break
+            if not ready:
                 result.lost += 1
                 continue
             message = Outbound(
@@ -431,16 +493,34 @@ class Dispatcher:
             if interval > 0:
                 with self._lock:
                     self._last_sent[key] = self.ticks()
-            with session_scope(self.engine) as session:
-                held = self._record(session, work, row, delivery, error, found, result)
+
+            def record(
+                session: Session,
+                row: OutboxMessage = row,
+                n: int = n,
+                error: DeliveryError | None = error,
+                delivery: str | None = delivery,
+                found: bool = found,
+            ) -> tuple[bool, DispatchResult]:
+                outcome = DispatchResult()  # counted only once its transaction commits
+                held = self._record(session, work, row, delivery, error, found, outcome)
                 if held and error is not None and error.retry_after is not None and not error.permanent:
                     # the platform is rate-limiting this conversation: the rest waits too, no attempt used
                     due = self.clock.now() + dt.timedelta(seconds=error.retry_after)
                     for later in rows[n + 1 :]:
                         if self._put_back(session, work, later, due, None):
-                            result.deferred += 1
+                            outcome.deferred += 1
                         else:
-                            result.lost += 1
+                            outcome.lost += 1
+                return held, outcome
+
+            try:
+                held, outcome = self._recorder.run(record)
+            except SQLAlchemyError:  # maybe_sent stays set: whoever takes the row over looks first
+                log.exception("outbox %s: could not record its outcome", row.idempotency_key)
+                result.lost += len(rows) - n
+                break
+            result.add(outcome)
             work.done.add(row.id)
             if not held:
                 result.lost += 1

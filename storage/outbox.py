@@ -84,9 +84,9 @@ def claim(
 ) -> list[OutboxMessage]:
     """Lease up to `limit` due rows (or rows whose lease ran out) for these platforms until now + lease.
 
-    Every claimed row carries `token` (default: a new uuid): `renew`, `begin_send`, `mark_sent`,
-    `mark_retry` and `mark_failed` only act while the row still holds it. A row taken over from
-    an expired lease keeps `maybe_sent`: set when its last holder had started sending it.
+    Every claimed row carries `token` (default: a new uuid): `renew`, `mark_sent`, `mark_retry`
+    and `mark_failed` only act while the row still holds it. A row taken over from an expired
+    lease may have been sent by its last holder, so it is flagged `maybe_sent`.
     """
     due = or_(
         and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now),
@@ -105,6 +105,7 @@ def claim(
     )
     if not chosen:
         return []
+    taken_over = case((col(OutboxMessage.status) == SENDING, True), else_=col(OutboxMessage.maybe_sent))
     statement = (
         update(OutboxMessage)
         .where(col(OutboxMessage.id).in_(chosen))
@@ -112,6 +113,7 @@ def claim(
             status=SENDING,
             lease_until=now + lease,
             claim_token=token or str(uuid.uuid4()),
+            maybe_sent=taken_over,
             attempts=col(OutboxMessage.attempts) + 1,
         )
         .returning(OutboxMessage)
@@ -144,18 +146,6 @@ def renew(
         .execution_options(synchronize_session=False)
     )
     return {int(i) for i in session.execute(statement).scalars()}
-
-
-def begin_send(*, session: Session, message_id: int, token: str, now: dt.datetime) -> bool:
-    """Just before a send: True if this claim still holds the row, which is then flagged `maybe_sent`
-    (whoever takes it over after a crash looks for the message before sending it again)."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(_held([message_id], token, now))
-        .values(maybe_sent=True)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_sent(
