@@ -80,25 +80,25 @@ def test_a_learner_cannot_link_people(chat: ConsoleChat) -> None:
 
 
 def test_an_admin_command_in_a_channel_is_answered_privately_and_leaks_nothing(chat: ConsoleChat) -> None:
-    chat.handle_line("what is the guest wifi password")  # a DM question: a content gap
+    chat.handle_line("what's on the canteen menu today")  # a DM question: a content gap
     router = chat.router
     admin = Incoming(
         platform="console", user_id="console-admin", text="gaps", channel_id="general", is_direct=False
     )
     [reply] = router.on_message(admin)
     assert reply.ephemeral and "direct message" in reply.text
-    assert "wifi" not in reply.text and not reply.quote
+    assert "canteen" not in reply.text and not reply.quote
 
     in_dm = router.on_message(
         Incoming(platform="console", user_id="console-admin", text="gaps", channel_id="dm")
     )
-    assert "guest wifi password" in (in_dm[0].quote or "")
+    assert "canteen menu today" in (in_dm[0].quote or "")
 
 
 def test_learners_do_not_get_admin_answers_anywhere(chat: ConsoleChat) -> None:
-    chat.handle_line("what is the guest wifi password")
+    chat.handle_line("what's on the canteen menu today")
     reply = chat.handle_line("gaps")
-    assert "Only L&D admins" in reply and "wifi" not in reply
+    assert "Only L&D admins" in reply and "canteen" not in reply
 
 
 def test_a_slack_user_with_direct_reports_in_the_org_chart_sees_manager_lessons(chat: ConsoleChat) -> None:

@@ -113,7 +113,7 @@ def test_an_overloaded_process_says_so_to_the_person(small: SlackApp, fake: Fake
 
 def test_finish_waits_for_the_work_after_the_ack(slack: SlackApp, fake: FakeSlack) -> None:
     fake.slow("users.info", 0.5)
-    slack.dm("what is the guest wifi password", event_id="Ev-wait")
+    slack.dm("what's on the canteen menu today", event_id="Ev-wait")
     slack.finish()  # no quiet moment guessed: the app says when it is done
     [gap] = fake.called("chat.postMessage")
     assert "I don't have a lesson for that yet" in texts(gap.params["blocks"])
@@ -121,6 +121,6 @@ def test_finish_waits_for_the_work_after_the_ack(slack: SlackApp, fake: FakeSlac
 
 def test_settle_waits_its_quiet_time_even_before_the_first_call(slack: SlackApp, fake: FakeSlack) -> None:
     fake.slow("users.info", 0.3)
-    slack.dm("what is the guest wifi password", event_id="Ev-quiet")
+    slack.dm("what's on the canteen menu today", event_id="Ev-quiet")
     fake.settle(1.0)  # before: returned at once, since nothing had been called yet
     assert fake.called("chat.postMessage")

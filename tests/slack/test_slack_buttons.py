@@ -88,7 +88,7 @@ def test_someone_elses_answer_buttons_only_get_a_private_note(
 
 
 def test_only_the_asker_can_send_their_question_to_the_experts(app: SlackApp, fake: FakeSlack) -> None:
-    app.mention("what is the guest wifi password", ts="41.1", event_id="Ev-gap")
+    app.mention("what's on the canteen menu today", ts="41.1", event_id="Ev-gap")
     app.finish()
     [gap] = fake.called("chat.postMessage")
     fake.reset()

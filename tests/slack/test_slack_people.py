@@ -71,7 +71,7 @@ def test_a_slack_user_with_direct_reports_in_the_org_data_sees_manager_lessons(
 def test_an_admin_command_in_a_channel_is_answered_privately_and_leaks_nothing(
     admin_app: SlackApp, fake: FakeSlack
 ) -> None:
-    _said_in_dm(admin_app, "what is the guest wifi password", user="U0LEARNER", event_id="Ev-gap")
+    _said_in_dm(admin_app, "what's on the canteen menu today", user="U0LEARNER", event_id="Ev-gap")
     fake.wait_for("chat.postMessage")
     fake.reset()
 
@@ -86,7 +86,7 @@ def test_an_admin_command_in_a_channel_is_answered_privately_and_leaks_nothing(
     _said_in_dm(admin_app, "gaps", user="U0ADMIN", event_id="Ev-gaps-dm")
     [answer] = fake.wait_for("chat.postMessage")
     assert answer.params["channel"] == "DU0ADMIN"
-    assert "what is the guest wifi password" in texts(answer.params["blocks"])
+    assert "what's on the canteen menu today" in texts(answer.params["blocks"])
 
 
 def test_an_admin_enrols_a_colleague_named_by_a_slack_mention(admin_app: SlackApp, fake: FakeSlack) -> None:

@@ -175,7 +175,7 @@ def test_admins_see_headline_numbers_and_gaps_on_home(
     prepare(settings)
     app = SlackApp.start(settings, fake)
     try:
-        app.dm("what is the guest wifi password", user="U0LEARNER", event_id="Ev-gap")
+        app.dm("what's on the canteen menu today", user="U0LEARNER", event_id="Ev-gap")
         fake.wait_for("chat.postMessage")
         app.event(
             {"type": "app_home_opened", "user": "U0ADMIN", "channel": "D0ADMIN", "tab": "home"},
@@ -185,7 +185,7 @@ def test_admins_see_headline_numbers_and_gaps_on_home(
         shown = texts(published.params["view"]["blocks"])
         assert "For L&D admins" in shown
         assert "*Questions (7 days)*\n1" in shown and "*Answered*\n0%" in shown
-        assert "• what is the guest wifi password" in shown
+        assert "• what's on the canteen menu today" in shown
     finally:
         app.stop()
 
