@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -341,8 +341,8 @@ class Dispatcher:
         self._pool.shutdown(wait=True)
         self._recorder.close()
 
-    def claim(self) -> list[OutboxMessage]:
-        """Lease a batch of due rows (its own transaction, committed before anything is sent)."""
+    def claim(self, limit: int | None = None) -> list[OutboxMessage]:
+        """Lease up to `limit` (at most `batch`) due rows in their own transaction, before any send."""
         if not self.senders:
             return []
         with session_scope(self.engine) as session:
@@ -350,23 +350,65 @@ class Dispatcher:
                 session=session,
                 now=self.clock.now(),
                 platforms=self.senders,
-                limit=self.batch,
+                limit=min(self.batch, limit if limit is not None else self.batch),
                 lease=self.lease,
             )
 
     def run_once(self) -> DispatchResult:
-        """Claim one batch and deliver it; returns what happened."""
-        return self.deliver(self.claim())
+        """One pass: claim due rows as workers free up and deliver them; returns what happened.
 
-    def drain(self, max_passes: int = 1000) -> DispatchResult:
-        """Passes until nothing is due (or `max_passes`); for ticks, demos and tests."""
-        total = DispatchResult()
-        for _ in range(max_passes):
-            result = self.run_once()
-            total.add(result)
-            if not result.busy:
-                break
-        return total
+        A claim takes only as many rows as there are free workers (plus `PREFETCH`, at most
+        `batch`), so a dispatcher holds little more than what it is sending: no worker idles
+        at the end of a big batch while the other dispatcher holds the last rows, and a
+        dispatcher that dies leaves few rows to be taken over (each looked up before it is sent
+        again). Rows of one channel stay in order, one group at a time. The pass stops claiming
+        once a claim finds nothing due or after `PASS_SECONDS`, then waits for its sends.
+        """
+        result = DispatchResult()
+        if not self.senders:
+            return result
+        started = self.ticks()
+        running: dict[Future[DispatchResult], tuple[tuple[str, str], int]] = {}
+        waiting: dict[tuple[str, str], list[tuple[list[OutboxMessage], _Claim]]] = {}
+        claiming = True
+        try:
+            while True:
+                outstanding = sum(n for _, n in running.values())
+                outstanding += sum(len(rows) for queued in waiting.values() for rows, _ in queued)
+                free = self.workers + PREFETCH - outstanding
+                if claiming and free > 0 and (not running or free >= PREFETCH):
+                    try:
+                        rows = self.claim(free)
+                    except SQLAlchemyError:
+                        if not running and not waiting:
+                            raise
+                        log.exception("outbox: could not claim more rows; finishing this pass's sends")
+                        rows = []
+                    if not rows:
+                        claiming = False
+                    else:
+                        work, groups = self._prepare(rows, result)
+                        for key, group in groups:
+                            waiting.setdefault(key, []).append((group, work))
+                    if self.ticks() - started >= PASS_SECONDS:
+                        claiming = False
+                busy = {key for key, _ in running.values()}
+                for key in [k for k in waiting if k not in busy]:
+                    group, work = waiting[key].pop(0)
+                    if not waiting[key]:
+                        del waiting[key]
+                    future = self._pool.submit(self._send_group, (key, group), work)
+                    running[future] = (key, len(group))
+                if not running:
+                    if claiming:
+                        continue
+                    return result
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    result.add(future.result())
+        finally:
+            wait(running)  # only after an unexpected error: let the sends finish and be recorded
 
     def deliver(self, rows: list[OutboxMessage]) -> DispatchResult:
         """Send claimed rows, paced per channel, recording each outcome right after its send.
@@ -378,6 +420,25 @@ class Dispatcher:
         result = DispatchResult()
         if not rows:
             return result
+        work, batches = self._prepare(rows, result)
+        for done in self._pool.map(lambda batch: self._send_group(batch, work), batches):
+            result.add(done)
+        return result
+
+    def drain(self, max_passes: int = 1000) -> DispatchResult:
+        """Passes until nothing is due (or `max_passes`); for ticks, demos and tests."""
+        total = DispatchResult()
+        for _ in range(max_passes):
+            result = self.run_once()
+            total.add(result)
+            if not result.busy:
+                break
+        return total
+
+    def _prepare(
+        self, rows: list[OutboxMessage], result: DispatchResult
+    ) -> tuple[_Claim, list[tuple[tuple[str, str], list[OutboxMessage]]]]:
+        """One claim's rows as per-channel groups to send; held and paced rows handed back (into `result`)."""
         with self._lock:  # only recent sends matter for pacing; forget the rest
             if len(self._last_sent) > 10_000:
                 recent = self.ticks() - 60
@@ -414,9 +475,7 @@ class Dispatcher:
                         setattr(result, counter, getattr(result, counter) + 1)
                     else:
                         result.lost += 1
-        for done in self._pool.map(lambda batch: self._send_group(batch, work), batches):
-            result.add(done)
-        return result
+        return work, batches
 
     def _put_back(
         self, session: Session, work: _Claim, row: OutboxMessage, due: dt.datetime, note: str | None
@@ -633,5 +692,7 @@ class Dispatcher:
         return min(self.base_backoff * 2 ** max(attempts - 1, 0), 3600.0)
 
 
+PREFETCH = 4  # rows claimed beyond the free workers, so a freed worker need not wait for a claim
+PASS_SECONDS = 120.0  # a pass stops claiming after this long (real time), so its caller regains control
 CLOCK_SKEW = 5.0  # seconds replicas' clocks may differ: a send starts only with this much lease to spare
 HELD = "held: the learner's working day had ended; due again when it next starts"

@@ -87,6 +87,11 @@ def claim(
     Every claimed row carries `token` (default: a new uuid): `renew`, `mark_sent`, `mark_retry`
     and `mark_failed` only act while the row still holds it. A row taken over from an expired
     lease may have been sent by its last holder, so it is flagged `maybe_sent`.
+
+    Due rows are taken oldest message first (`created_at`, when it was first due), not by
+    `due_at`: a retry's `due_at` is only when it may go again. Ordered by `due_at`, a row put
+    back for a few seconds (a back-off, a rate limit) would wait behind the whole backlog of
+    rows first due before it, and every retry of an outage would pile up until the backlog ran out.
     """
     due = or_(
         and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now),
@@ -98,7 +103,7 @@ def claim(
         session.exec(
             select(OutboxMessage.id)
             .where(due, col(OutboxMessage.platform).in_(list(platforms)))
-            .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+            .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -119,7 +124,7 @@ def claim(
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     )
-    return sorted(session.execute(statement).scalars(), key=lambda r: (r.due_at, r.id or 0))
+    return sorted(session.execute(statement).scalars(), key=lambda r: (r.created_at, r.id or 0))
 
 
 def _held(message_ids: Sequence[int], token: str, now: dt.datetime) -> Any:
