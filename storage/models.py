@@ -206,7 +206,10 @@ class ConversationReference(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A message to deliver later; the idempotency key makes enqueueing twice a no-op."""
 
-    __table_args__ = (Index("ix_outboxmessage_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outboxmessage_status_due_at", "status", "due_at"),
+        Index("ix_outboxmessage_status_created_at", "status", "created_at"),  # claims: oldest message first
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=300, unique=True)

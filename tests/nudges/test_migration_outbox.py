@@ -25,7 +25,7 @@ def test_0005_adds_claims_and_pause_to_existing_rows(db_url: str) -> None:
             ),
             {"t": "2026-11-01 09:00:00+00:00"},
         )
-    assert upgrade(engine) == "0005"
+    assert upgrade(engine, "0005") == "0005"
     with engine.connect() as connection:
         row = connection.execute(
             sa.text("SELECT status, attempts, claim_token, maybe_sent, delivery_id FROM outboxmessage")
@@ -39,3 +39,11 @@ def test_0005_adds_claims_and_pause_to_existing_rows(db_url: str) -> None:
         None,
     )
     assert not paused
+
+
+def test_claims_oldest_first_have_an_index(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert upgrade(engine) == "0006"
+    indexes = {index["name"] for index in sa.inspect(engine).get_indexes("outboxmessage")}
+    assert "ix_outboxmessage_status_created_at" in indexes
+    engine.dispose()
