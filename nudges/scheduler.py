@@ -172,16 +172,23 @@ class NudgeScheduler:
             timezone=ZoneInfo("UTC"),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
         )
-        self.scheduler.add_job(self._plan, IntervalTrigger(seconds=planner_seconds), id="planner")
-        self.scheduler.add_job(self._dispatch, IntervalTrigger(seconds=dispatch_seconds), id="dispatcher")
-        self.scheduler.add_job(
-            self.refresh_campaigns, IntervalTrigger(seconds=planner_seconds), id="campaigns"
-        )
-        self.scheduler.add_job(
-            self._housekeeping, IntervalTrigger(hours=HOUSEKEEPING_HOURS), id="housekeeping"
-        )
         self._lock = threading.Lock()
         self._progress = threading.Condition()
+        self._running = (
+            0  # jobs in progress, so shutdown can wait for them without holding APScheduler's locks
+        )
+        self._stopping = False
+        job = self._job
+        self.scheduler.add_job(job(self._plan), IntervalTrigger(seconds=planner_seconds), id="planner")
+        self.scheduler.add_job(
+            job(self._dispatch), IntervalTrigger(seconds=dispatch_seconds), id="dispatcher"
+        )
+        self.scheduler.add_job(
+            job(self.refresh_campaigns), IntervalTrigger(seconds=planner_seconds), id="campaigns"
+        )
+        self.scheduler.add_job(
+            job(self._housekeeping), IntervalTrigger(hours=HOUSEKEEPING_HOURS), id="housekeeping"
+        )
         self._passes = itertools.count(1)
         self._planned: tuple[dt.datetime, int] | None = None  # (clock time it planned at, pass number)
         self._dispatched = 0  # number of the last dispatcher pass that finished
@@ -189,19 +196,46 @@ class NudgeScheduler:
 
     def start(self) -> None:
         self.refresh_campaigns()
-        self.scheduler.add_job(self._plan, id="planner-at-start")  # no trigger: once, right away
+        self.scheduler.add_job(self._job(self._plan), id="planner-at-start")  # once, right away
         self._unsubscribe = campaigns.on_change(self.campaigns_changed)
         self.scheduler.start()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 120.0) -> None:
+        """Stop ticking and wait for jobs in progress. APScheduler's own `shutdown(wait=True)` waits while
+        holding its job-store lock: a running job that reads the jobs (campaign refresh) would deadlock."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self.scheduler.shutdown(wait=True)
+        with self._progress:
+            self._stopping = True
+        self.scheduler.shutdown(wait=False)
+        with self._progress:
+            if not self._progress.wait_for(lambda: self._running == 0, timeout):
+                log.warning("nudge scheduler stopped with %d jobs still running", self._running)
         self.dispatcher.close()
+
+    def _job(self, work: Callable[[], None]) -> Callable[[], None]:
+        """`work` as a scheduler job: skipped once stopping, counted while it runs."""
+
+        def run() -> None:
+            with self._progress:
+                if self._stopping:
+                    return
+                self._running += 1
+            try:
+                work()
+            finally:
+                with self._progress:
+                    self._running -= 1
+                    self._progress.notify_all()
+
+        run.__name__ = getattr(work, "__name__", "job")
+        return run
 
     def campaigns_changed(self) -> None:
         """A campaign was created or resumed (committed): post what is due now, and follow its cron."""
-        self.scheduler.add_job(self._campaigns_now, id="campaigns-now", replace_existing=True)
+        if self._stopping:
+            return
+        self.scheduler.add_job(self._job(self._campaigns_now), id="campaigns-now", replace_existing=True)
 
     def _campaigns_now(self) -> None:
         self.refresh_campaigns()
@@ -245,7 +279,9 @@ class NudgeScheduler:
             job_id = f"campaign:{campaign.id}"
             existing = self.scheduler.get_job(job_id)
             if existing is None or str(existing.trigger) != str(cron):
-                self.scheduler.add_job(self._fire_campaigns, cron, id=job_id, replace_existing=True)
+                self.scheduler.add_job(
+                    self._job(self._fire_campaigns), cron, id=job_id, replace_existing=True
+                )
 
     def _plan(self) -> None:
         at = self.host.clock.now()
