@@ -11,23 +11,17 @@ from content_index.cards import card_for
 from handlers.answer import NO_LESSON
 from handlers.cards import ask_experts_button, follow_up_buttons, parse_answer_value
 from storage.content import get_content
-from storage.models import Question
-from storage.questions import record_feedback
+from storage.questions import get_question, record_feedback
 
 PICKED = "Thanks! I'll remember that this lesson answers questions like yours."
 BAD_PICK = "Sorry, that choice no longer works. Please ask your question again."
 NOT_YOURS = "Those choices are for the person who asked; ask me yourself and I'll find you a lesson."
-MAX_ID = 2**31 - 1
-
-
-def _question(session: Session, value: str) -> Question | None:
-    return session.get(Question, int(value)) if value.isdigit() and int(value) <= MAX_ID else None
 
 
 def on_not_sure(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
     """`not_sure_pick`: the chosen lesson's card, stored as a Helpful; `not_sure_none`: a content gap."""
     if action.name == "not_sure_none":
-        question = _question(session, action.value)
+        question = get_question(session=session, question_id=action.value)
         if question is not None and question.user_id not in (None, caller.person_id):
             return [Reply(text=NOT_YOURS, ephemeral=True)]
         experts = (
@@ -36,7 +30,7 @@ def on_not_sure(action: Action, *, session: Session, bot: LearnBot, caller: Call
         return [Reply(text=NO_LESSON, replace_message=True, buttons=experts)]
     parsed = parse_answer_value(action.value)
     item = get_content(session=session, content_id=parsed[1]) if parsed else None
-    question = _question(session, str(parsed[0])) if parsed else None
+    question = get_question(session=session, question_id=parsed[0]) if parsed else None
     if parsed is None or item is None or question is None:
         return [Reply(text=BAD_PICK)]
     if question.user_id not in (None, caller.person_id):
