@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,semantic]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,semantic,teams]"
 	touch $(STAMP)
 
 run: $(STAMP)  ## migrate, index the sample library and chat in the terminal (SQLite)

@@ -297,3 +297,36 @@ class CampaignEvent(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="person.id")
     channel_id: str | None = Field(default=None, max_length=100)
     at: dt.datetime = _when(default_factory=utcnow)
+
+
+class Meeting(SQLModel, table=True):
+    """One 1:1 occurrence between a manager and a direct report, from a calendar or a roster.
+
+    `id` is stable for the occurrence ("graph:<event id>", "roster:<manager>:<report>:<date>"), so
+    reading calendars again updates the row: a moved meeting moves its prompt, a cancelled one
+    (status "cancelled", or not seen again in its window) cancels it. `response` is the manager's
+    answer to the prompt ("discussed" / "not_this_time").
+    """
+
+    id: str = Field(primary_key=True, max_length=300)
+    manager_id: int = Field(foreign_key="person.id", index=True)
+    report_id: int = Field(foreign_key="person.id", index=True)
+    start_at: dt.datetime = _when(index=True)
+    end_at: dt.datetime | None = _when(default=None)
+    source: str = Field(max_length=20)
+    status: str = Field(default="scheduled", max_length=20)
+    seen_at: dt.datetime = _when(default_factory=utcnow)
+    response: str | None = Field(default=None, max_length=20)
+    responded_at: dt.datetime | None = _when(default=None)
+
+
+class SharingPreference(SQLModel, table=True):
+    """What a learner lets their manager see: completions (default on) and ratings (default off).
+
+    Takeaways are shared one by one (`StepProgress.share_with_manager`, off until ticked).
+    """
+
+    user_id: int = Field(foreign_key="person.id", primary_key=True)
+    completions: bool = True
+    ratings: bool = False
+    updated_at: dt.datetime = _when(default_factory=utcnow)

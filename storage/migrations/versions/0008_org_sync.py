@@ -1,0 +1,20 @@
+"""Reserved for the org sync and Graph (issue 12, org/calendars helper) (a no-op until filled in).
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
