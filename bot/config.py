@@ -263,6 +263,12 @@ class SlackSettings(_Strict):
     passive_help: PassiveHelp | None = None
 
 
+class ContentSettings(_Strict):
+    """Content upkeep: a lesson whose `reviewed` date is older than this is flagged by the `why` audit."""
+
+    review_after_days: int = Field(default=365, ge=1, le=3650)
+
+
 class AppConfig(_Strict):
     """Everything in app.yaml."""
 
@@ -279,6 +285,7 @@ class AppConfig(_Strict):
     search: SearchSettings = SearchSettings()
     passive_help: PassiveHelp = PassiveHelp()
     slack: SlackSettings = SlackSettings()
+    content: ContentSettings = ContentSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")

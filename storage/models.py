@@ -330,3 +330,43 @@ class SharingPreference(SQLModel, table=True):
     completions: bool = True
     ratings: bool = False
     updated_at: dt.datetime = _when(default_factory=utcnow)
+
+class Rating(SQLModel, table=True):
+    """One person's rating of one lesson (rating again updates it): relevance to their role and
+    strategic clarity (how clearly it shows which company goal it serves), 1-5 each, and a comment.
+
+    `comment_asked_at` is set while learnbot waits for the optional typed comment.
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "content_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="person.id", index=True)
+    content_id: str = Field(foreign_key="contentitem.id", max_length=200, index=True)
+    role_relevance: int
+    strategic_clarity: int
+    comment: str | None = Field(default=None, sa_type=Text)
+    comment_asked_at: dt.datetime | None = _when(default=None)
+    created_at: dt.datetime = _when(default_factory=utcnow)
+    updated_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class Curation(SQLModel, table=True):
+    """Who saved a chat message as a micro-lesson (a ContentItem with source "curated"), and from where."""
+
+    content_id: str = Field(foreign_key="contentitem.id", primary_key=True, max_length=200)
+    curated_by: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=20)
+    channel_id: str | None = Field(default=None, max_length=100)
+    message_id: str | None = Field(default=None, max_length=100)
+    created_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class LessonOverlay(SQLModel, table=True):
+    """An admin's pillar and impact tag for a lesson, applied on top of its source at every index run."""
+
+    content_id: str = Field(foreign_key="contentitem.id", primary_key=True, max_length=200)
+    pillar: str | None = Field(default=None, max_length=100)
+    impact: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    edited_by: int | None = Field(default=None, foreign_key="person.id")
+    edited_at: dt.datetime = _when(default_factory=utcnow)
