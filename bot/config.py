@@ -8,10 +8,12 @@ stored data, so the CLI can refuse to start before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -28,6 +30,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CHANNEL_RE = re.compile(r"^[\w.-]{1,80}$")
 CAMPAIGN_TITLE_LIMIT = 150
 CAMPAIGN_MESSAGE_LIMIT = 2000
+GRAPH_DEFAULT_URL = "https://graph.microsoft.com/v1.0"
 
 
 def channel_problem(name: str) -> str | None:
@@ -263,10 +266,45 @@ class SlackSettings(_Strict):
     passive_help: PassiveHelp | None = None
 
 
-class ContentSettings(_Strict):
-    """Content upkeep: a lesson whose `reviewed` date is older than this is flagged by the `why` audit."""
+class OrgSync(_Strict):
+    """Where the org chart (people, teams, managers, time zones) comes from, and how often it is read.
 
-    review_after_days: int = Field(default=365, ge=1, le=3650)
+    `roster` is a CSV or YAML file (name, email, manager_email, team, timezone, role), relative to app.yaml.
+    """
+
+    source: Literal["graph", "roster", "off"] = "off"
+    roster: str | None = None
+    sync_hours: int = Field(default=24, ge=1, le=168)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return _off(value)
+
+
+class OneOnOnes(_Strict):
+    """Where managers' 1:1s are found, how far ahead, and when the manager's prompt goes out.
+
+    `roster` is a CSV or YAML file of recurring 1:1s (manager_email, report_email, weekday, time,
+    timezone, every_weeks, starting), relative to app.yaml. `scan_minutes`: how often calendars are read.
+    """
+
+    source: Literal["graph", "roster", "off"] = "off"
+    roster: str | None = None
+    lead_hours: float = Field(default=2, gt=0, le=72)
+    lookahead_days: int = Field(default=7, ge=1, le=31)
+    when_nothing_new: Literal["skip", "suggest"] = "skip"
+    scan_minutes: int = Field(default=60, ge=5, le=1440)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return _off(value)
+
+
+def _off(value: object) -> object:
+    """YAML reads a bare `off` as false."""
+    return "off" if value is False else value
 
 
 class AppConfig(_Strict):
@@ -285,7 +323,8 @@ class AppConfig(_Strict):
     search: SearchSettings = SearchSettings()
     passive_help: PassiveHelp = PassiveHelp()
     slack: SlackSettings = SlackSettings()
-    content: ContentSettings = ContentSettings()
+    org: OrgSync = OrgSync()
+    one_on_ones: OneOnOnes = OneOnOnes()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -364,6 +403,11 @@ def _cross_checks(config: AppConfig) -> list[str]:
         names.setdefault(source.name, index)
         if not config.resolve(source.path).exists():
             problems.append(f"content_sources[{index}].path: {source.path!r} does not exist")
+    for key, section in (("org", config.org), ("one_on_ones", config.one_on_ones)):
+        if section.source == "roster" and not section.roster:
+            problems.append(f"{key}.roster: required when {key}.source is roster (a CSV or YAML file)")
+        elif section.source == "roster" and section.roster and not config.resolve(section.roster).is_file():
+            problems.append(f"{key}.roster: {section.roster!r} does not exist")
     return problems
 
 
@@ -441,6 +485,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", validation_alias="LEARNBOT_LOG_LEVEL"
     )
+    graph_tenant_id: str | None = Field(default=None, validation_alias="GRAPH_TENANT_ID")
+    graph_client_id: str | None = Field(default=None, validation_alias="GRAPH_CLIENT_ID")
+    graph_client_secret: str | None = Field(default=None, validation_alias="GRAPH_CLIENT_SECRET", repr=False)
+    graph_api_url: str = Field(default=GRAPH_DEFAULT_URL, validation_alias="GRAPH_API_URL")
+    graph_allow_anonymous: bool = Field(default=False, validation_alias="GRAPH_ALLOW_ANONYMOUS")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -455,11 +504,40 @@ class Settings(BaseSettings):
         "slack_api_url",
         "slack_client_id",
         "slack_client_secret",
+        "graph_tenant_id",
+        "graph_client_id",
+        "graph_client_secret",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("graph_api_url", mode="before")
+    @classmethod
+    def _graph_default(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return GRAPH_DEFAULT_URL
+        return value.strip().rstrip("/") if isinstance(value, str) else value
+
+    @field_validator("graph_api_url")
+    @classmethod
+    def _graph_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"GRAPH_API_URL must be an http(s) URL like {GRAPH_DEFAULT_URL} (got {value!r})")
+        if parts.scheme == "http" and not is_loopback(value):
+            raise ValueError(f"GRAPH_API_URL must use https unless it is a loopback address (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _anonymous_only_on_loopback(self) -> Settings:
+        if self.graph_allow_anonymous and not is_loopback(self.graph_api_url):
+            raise ValueError(
+                "GRAPH_ALLOW_ANONYMOUS is for local fakes only: GRAPH_API_URL must be a loopback address "
+                f"(localhost, 127.0.0.1, ::1), not {urlsplit(self.graph_api_url).hostname!r}"
+            )
+        return self
 
     @field_validator("slack_api_url")
     @classmethod
@@ -485,9 +563,26 @@ class Settings(BaseSettings):
         return bool(self.slack_bot_token or self.has_slack_oauth)
 
     @property
+    def has_graph(self) -> bool:
+        """Graph can be called: client credentials are all set, or anonymous calls to a loopback fake."""
+        credentials = self.graph_tenant_id and self.graph_client_id and self.graph_client_secret
+        return bool(credentials or self.graph_allow_anonymous)
+
+    @property
     def has_slack_oauth(self) -> bool:
         """Multi-workspace install: both the OAuth client id and secret are set."""
         return bool(self.slack_client_id and self.slack_client_secret)
+
+
+def is_loopback(url: str) -> bool:
+    """The URL's host is this machine (localhost, a loopback IP): the only place Graph may be anonymous."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(ValueError):
@@ -502,5 +597,8 @@ def load_settings(env: dict[str, str] | None = None, env_file: str | Path = ".en
         file = Path(env_file)
         return Settings(_env_file=file if file.exists() else None)  # type: ignore[call-arg]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {_message(e)}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {_message(e)}" if e["loc"] else _message(e)
+            for e in exc.errors()
+        )
         raise SettingsError(f"bad environment setting: {problems}") from None

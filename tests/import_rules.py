@@ -3,6 +3,7 @@
 Layers, bottom to top; a module may import its own layer and the layers below, never above:
 
     kernel         bot.events, bot.markup, bot.ids, bot.config   neutral types, validated configuration
+                   bot.graph                                     the one Microsoft Graph client
     storage        storage.*                                     tables and plain query functions
     content_index  content_index.*                               sources, index, search, cards
     nudges         nudges.*                                      pathways, planner, kinds, outbox
@@ -11,7 +12,8 @@ Layers, bottom to top; a module may import its own layer and the layers below, n
     handlers       handlers.*                                    conversations
     top            bot.router, bot.adapters.*, bot.cli, …        routing, platform translation, wiring
 
-Also: only `bot.adapters.*` import a chat-platform SDK; one adapter never imports another; and
+Also: only `bot.adapters.*` import a chat-platform SDK; only `bot.graph` and the modules that call
+Microsoft Graph (GRAPH_CALLERS) import msgraph / kiota / azure; one adapter never imports another; and
 the graph has no cycles (imports under `if TYPE_CHECKING:` are not counted).
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 PACKAGES = ("bot", "handlers", "nudges", "content_index", "storage")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("kernel", ("bot.events", "bot.markup", "bot.ids", "bot.config")),
+    ("kernel", ("bot.events", "bot.markup", "bot.ids", "bot.config", "bot.graph")),
     ("storage", ("storage",)),
     ("content_index", ("content_index",)),
     ("nudges", ("nudges",)),
@@ -34,6 +36,15 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("top", ("bot",)),  # everything else in bot/: router, adapters, cli, wiring
 )
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "microsoft_agents", "botbuilder")
+# Microsoft Graph's SDK (msgraph-sdk, its kiota runtime, azure-identity): built in bot.graph, used only by
+# the modules that read Graph, so a Graph upgrade touches these files and nothing else.
+GRAPH_SDKS = ("msgraph", "msgraph_core", "azure")  # and every kiota_* package
+GRAPH_CALLERS = (
+    "bot.graph",
+    "nudges.org_sync",
+    "nudges.calendars.graph",
+    "content_index.sources.sharepoint",
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ def violations(root: Path) -> list[str]:
             top = edge.target.split(".")[0]
             if top in PLATFORM_SDKS and _adapter(name) is None:
                 problems.append(f"{where}:{edge.line}: {name} imports the platform SDK {edge.target}")
+            if (top in GRAPH_SDKS or top.startswith("kiota_")) and name not in GRAPH_CALLERS:
+                problems.append(f"{where}:{edge.line}: {name} imports the Graph SDK {edge.target}")
             if top not in PACKAGES:
                 continue
             target = edge.target
