@@ -217,7 +217,56 @@ class LmsPackagesSource(_Strict):
     base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
-ContentSource = Annotated[MarkdownSource | CsvSource | LmsPackagesSource, Field(discriminator="type")]
+class SharePointFields(_Strict):
+    """Which SharePoint column (a document's list-item field) holds each lesson field."""
+
+    id: str | None = Field(default=None, min_length=1)
+    title: str | None = Field(default=None, min_length=1)
+    summary: str | None = Field(default=None, min_length=1)
+    pillar: str | None = Field(default=None, min_length=1)
+    impact: str | None = Field(default=None, min_length=1)
+    skills: str | None = Field(default=None, min_length=1)
+    audience: str | None = Field(default=None, min_length=1)
+    duration_minutes: str | None = Field(default=None, min_length=1)
+    reviewed: str | None = Field(default=None, min_length=1)
+
+
+class SharePointDefaults(_Strict):
+    """Values for lessons whose columns leave them empty (site pages have no columns of their own)."""
+
+    pillar: str | None = None
+    impact: list[str] = []
+    skills: list[str] = []
+    audience: list[str] = []
+    duration_minutes: int | None = Field(default=None, ge=0, le=10000)
+    reviewed: dt.date | None = None
+
+
+class SharePointSource(_Strict):
+    """Site pages (`site_id`) and documents in a drive folder (`drive_id`, `folder`), through Microsoft Graph.
+
+    Read incrementally: the drive's delta link and the pages' eTags are stored between runs.
+    """
+
+    name: Id
+    type: Literal["sharepoint"]
+    site_id: str | None = Field(default=None, min_length=1)
+    drive_id: str | None = Field(default=None, min_length=1)
+    folder: str = ""
+    pages: bool = True
+    fields: SharePointFields = SharePointFields()
+    defaults: SharePointDefaults = SharePointDefaults()
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> SharePointSource:
+        if not self.drive_id and not (self.site_id and self.pages):
+            raise ValueError("give drive_id (documents) or site_id (site pages), or both")
+        return self
+
+
+ContentSource = Annotated[
+    MarkdownSource | CsvSource | LmsPackagesSource | SharePointSource, Field(discriminator="type")
+]
 
 
 class SearchSettings(_Strict):
@@ -307,6 +356,68 @@ def _off(value: object) -> object:
     return "off" if value is False else value
 
 
+class ContentSettings(_Strict):
+    """Content upkeep: a lesson whose `reviewed` date is older than this is flagged by the `why` audit."""
+
+    review_after_days: int = Field(default=365, ge=1, le=3650)
+
+
+PULSE_QUESTION = "How clearly do you see how your learning connects to our goals?"
+
+
+class PurposePulse(_Strict):
+    """The optional purpose pulse: one 1-5 question a period to each active learner (off by default).
+
+    A period starts on the 1st of each month in `months` (default January, April, July, October),
+    or, with `every_days`, every that many days counted from 2026-01-05 (a Monday).
+    """
+
+    enabled: bool = False
+    question: str = Field(default=PULSE_QUESTION, min_length=1, max_length=300)
+    months: list[int] | None = None
+    every_days: int | None = Field(default=None, ge=7, le=366)
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("list at least one month (1-12), or leave months out")
+        for month in value:
+            if not 1 <= month <= 12:
+                raise ValueError(f"month {month} is not 1-12")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> PurposePulse:
+        if self.months is not None and self.every_days is not None:
+            raise ValueError("give either months or every_days, not both")
+        return self
+
+
+class XapiConfig(_Strict):
+    """xAPI export (on only when XAPI_ENDPOINT is set): how learners are named and statements batched.
+
+    `actor`: `account` (the platform's URL and the person's id there) or `mbox_sha1sum` (the
+    SHA-1 of their email, for an LRS that joins people by email); `iri_base`: the IRI under which
+    learnbot names its lessons, questions, pillars, pathways, extensions and the `applied` verb.
+    """
+
+    actor: Literal["account", "mbox_sha1sum"] = "account"
+    batch_size: int = Field(default=50, ge=1, le=500)
+    iri_base: str = "https://learnbot.example/xapi"
+
+    @field_validator("iri_base")
+    @classmethod
+    def _http_iri(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"must be an http(s) URL without ?query or #fragment (got {value!r})")
+        return value
+
+
 class AppConfig(_Strict):
     """Everything in app.yaml."""
 
@@ -325,6 +436,9 @@ class AppConfig(_Strict):
     slack: SlackSettings = SlackSettings()
     org: OrgSync = OrgSync()
     one_on_ones: OneOnOnes = OneOnOnes()
+    content: ContentSettings = ContentSettings()
+    purpose_pulse: PurposePulse = PurposePulse()
+    xapi: XapiConfig = XapiConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -348,7 +462,7 @@ def _loc(loc: Iterable[Any]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("markdown", "csv", "lms_packages") and out.endswith("]"):
+        elif part in ("markdown", "csv", "lms_packages", "sharepoint") and out.endswith("]"):
             continue  # pydantic names the union member tried; the user did not write it
         else:
             out += f".{part}" if out else str(part)
@@ -364,7 +478,7 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return f"{error['input']!r} is not a valid id (lowercase letters, digits and hyphens)"
     if kind == "union_tag_invalid":
-        return f"unknown source type {error['input'].get('type')!r} (use markdown, csv or lms_packages)"
+        return f"unknown source type {error['input'].get('type')!r} (use markdown, csv, lms_packages or sharepoint)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
@@ -401,7 +515,9 @@ def _cross_checks(config: AppConfig) -> list[str]:
         if source.name in names:
             problems.append(f"content_sources[{index}].name: duplicate source name {source.name!r}")
         names.setdefault(source.name, index)
-        if not config.resolve(source.path).exists():
+        if isinstance(source, SharePointSource):
+            problems += _sharepoint_checks(source, index, pillar_ids)
+        elif not config.resolve(source.path).exists():
             problems.append(f"content_sources[{index}].path: {source.path!r} does not exist")
     for key, section in (("org", config.org), ("one_on_ones", config.one_on_ones)):
         if section.source == "roster" and not section.roster:
@@ -409,6 +525,15 @@ def _cross_checks(config: AppConfig) -> list[str]:
         elif section.source == "roster" and section.roster and not config.resolve(section.roster).is_file():
             problems.append(f"{key}.roster: {section.roster!r} does not exist")
     return problems
+
+
+def _sharepoint_checks(source: SharePointSource, index: int, pillar_ids: set[str]) -> list[str]:
+    """A SharePoint source's default pillar must be one app.yaml defines."""
+    pillar = source.defaults.pillar
+    if pillar and slugify(pillar) not in pillar_ids:
+        known = ", ".join(sorted(pillar_ids))
+        return [f"content_sources[{index}].defaults.pillar: unknown pillar {pillar!r} (known: {known})"]
+    return []
 
 
 def load_config(path: str | Path) -> AppConfig:
@@ -490,6 +615,14 @@ class Settings(BaseSettings):
     graph_client_secret: str | None = Field(default=None, validation_alias="GRAPH_CLIENT_SECRET", repr=False)
     graph_api_url: str = Field(default=GRAPH_DEFAULT_URL, validation_alias="GRAPH_API_URL")
     graph_allow_anonymous: bool = Field(default=False, validation_alias="GRAPH_ALLOW_ANONYMOUS")
+    teams_app_id: str | None = Field(default=None, validation_alias="TEAMS_APP_ID")
+    teams_app_password: str | None = Field(default=None, validation_alias="TEAMS_APP_PASSWORD", repr=False)
+    teams_tenant_id: str | None = Field(default=None, validation_alias="TEAMS_TENANT_ID")
+    teams_cert_pfx_file: Path | None = Field(default=None, validation_alias="TEAMS_CERT_PFX_FILE")
+    teams_allow_anonymous: bool = Field(default=False, validation_alias="TEAMS_ALLOW_ANONYMOUS")
+    xapi_endpoint: str | None = Field(default=None, validation_alias="XAPI_ENDPOINT")
+    xapi_key: str | None = Field(default=None, validation_alias="XAPI_KEY", repr=False)
+    xapi_secret: str | None = Field(default=None, validation_alias="XAPI_SECRET", repr=False)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -507,6 +640,10 @@ class Settings(BaseSettings):
         "graph_tenant_id",
         "graph_client_id",
         "graph_client_secret",
+        "teams_app_id",
+        "teams_app_password",
+        "teams_tenant_id",
+        "teams_cert_pfx_file",
         mode="before",
     )
     @classmethod
@@ -539,6 +676,35 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("xapi_endpoint", "xapi_key", "xapi_secret", mode="before")
+    @classmethod
+    def _xapi_empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("xapi_endpoint")
+    @classmethod
+    def _xapi_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"XAPI_ENDPOINT must be an http(s) URL like https://lrs.example.com/xAPI (got {value!r})"
+            )
+        if parts.scheme == "http" and not is_loopback(value):
+            raise ValueError(f"XAPI_ENDPOINT must use https unless it is a loopback address (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _xapi_credentials(self) -> Settings:
+        if self.xapi_endpoint and not (self.xapi_key and self.xapi_secret):
+            raise ValueError(
+                "XAPI_ENDPOINT is set: XAPI_KEY and XAPI_SECRET (the LRS's basic-auth key and secret) "
+                "are needed too"
+            )
+        return self
+
     @field_validator("slack_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -567,6 +733,12 @@ class Settings(BaseSettings):
         """Graph can be called: client credentials are all set, or anonymous calls to a loopback fake."""
         credentials = self.graph_tenant_id and self.graph_client_id and self.graph_client_secret
         return bool(credentials or self.graph_allow_anonymous)
+
+    @property
+    def has_teams(self) -> bool:
+        """Teams is served: an app id with a password or certificate, or anonymous local testing."""
+        credentials = self.teams_app_id and (self.teams_app_password or self.teams_cert_pfx_file)
+        return bool(credentials or self.teams_allow_anonymous)
 
     @property
     def has_slack_oauth(self) -> bool:

@@ -331,6 +331,7 @@ class SharingPreference(SQLModel, table=True):
     ratings: bool = False
     updated_at: dt.datetime = _when(default_factory=utcnow)
 
+
 class Rating(SQLModel, table=True):
     """One person's rating of one lesson (rating again updates it): relevance to their role and
     strategic clarity (how clearly it shows which company goal it serves), 1-5 each, and a comment.
@@ -370,3 +371,104 @@ class LessonOverlay(SQLModel, table=True):
     impact: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     edited_by: int | None = Field(default=None, foreign_key="person.id")
     edited_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class RatingAsk(SQLModel, table=True):
+    """learnbot asked this person, unprompted, to rate this lesson (after a completed step): only once."""
+
+    user_id: int = Field(foreign_key="person.id", primary_key=True)
+    content_id: str = Field(foreign_key="contentitem.id", primary_key=True, max_length=200)
+    asked_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class SourceState(SQLModel, table=True):
+    """What a remote content source remembers between runs (a SharePoint delta link, known items).
+
+    Written in the same transaction as the content it describes, so a failed run asks again
+    from the previous state and nothing is skipped.
+    """
+
+    name: str = Field(primary_key=True, max_length=100)
+    delta_link: str | None = Field(default=None, sa_type=Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class MeetingPrompt(SQLModel, table=True):
+    """The manager's prompt for one 1:1 occurrence: decided once per meeting start, so calendars read
+    again never prompt twice; `outbox_key` names the queued message (None when nothing new was sent).
+    """
+
+    meeting_id: str = Field(foreign_key="meeting.id", primary_key=True, max_length=300)
+    start_at: dt.datetime = _when()  # the meeting start the prompt was planned for (a move re-plans it)
+    outbox_key: str | None = Field(default=None, max_length=300)
+    outcome: str = Field(max_length=20)  # queued | nothing_new | cancelled (taken back) | sent (then cancelled)
+    decided_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class GapState(SQLModel, table=True):
+    """What happened to one cluster of content-gap questions: sent to the experts, closed by a lesson.
+
+    `id` is the cluster's stable id: the id of its first question (content_index.gaps clusters
+    questions in the order they were asked, so a cluster's first question never changes). Only
+    clusters something happened to have a row; the clusters themselves are computed from questions.
+    """
+
+    __tablename__ = "gapcluster"
+
+    id: int = Field(primary_key=True)
+    sent_at: dt.datetime | None = _when(default=None)
+    sent_by: int | None = Field(default=None, foreign_key="person.id")
+    closed_at: dt.datetime | None = _when(default=None)
+    closed_by: str | None = Field(default=None, max_length=200)  # the lesson that now answers it
+    updated_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class PulseAnswer(SQLModel, table=True):
+    """One learner's answer to the purpose pulse in one period (1-5); updatable within the period.
+
+    Only ever reported in groups of at least `storage.pulse.MIN_GROUP` people.
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="person.id", index=True)
+    period: str = Field(max_length=20, index=True)
+    score: int
+    answered_at: dt.datetime = _when(default_factory=utcnow)
+
+
+class OrgMember(SQLModel, table=True):
+    """A person as the org chart source (Graph or a roster) last listed them, so a later sync knows who left.
+
+    `external_id` is the Graph user id (calendars are read by it); `principal_name` the sign-in name
+    attendees may be addressed by. `left_at` is set when a sync no longer lists them (the person is
+    then inactive, never deleted) and cleared if they come back.
+    """
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    source: str = Field(max_length=20, index=True)
+    external_id: str | None = Field(default=None, max_length=200, index=True)
+    principal_name: str | None = Field(default=None, max_length=320)
+    synced_at: dt.datetime = _when(default_factory=utcnow)
+    left_at: dt.datetime | None = _when(default=None)
+
+
+class XapiStatement(SQLModel, table=True):
+    """An xAPI statement built from a learning event, kept as sent (or to be sent) to the LRS.
+
+    `id` is the statement id (a UUID derived from the event, so building it again gives the same
+    id); `statement` the exact JSON sent; `batch` the outbox key of the POST carrying it; `sent_at`
+    when the LRS accepted it. A person's export lists these rows.
+    """
+
+    id: str = Field(primary_key=True, max_length=36)
+    user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    verb: str = Field(max_length=20)
+    object: str = Field(max_length=2000)
+    timestamp: dt.datetime = _when(index=True)
+    statement: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    batch: str | None = Field(default=None, max_length=300, index=True)
+    recorded_at: dt.datetime = _when(default_factory=utcnow)
+    sent_at: dt.datetime | None = _when(default=None)

@@ -1,0 +1,394 @@
+"""Content gaps as clusters: what people asked that the library could not answer well, grouped by meaning.
+
+Gap questions (storage.gaps: unanswered, or "Not helpful" and never "Helpful") are clustered in the
+order they were asked with leader clustering: a question joins the most similar cluster when its
+similarity to one of that cluster's first `CORE` questions reaches the threshold, else it starts a
+new cluster. Earlier assignments never change when later questions arrive, so a cluster's id, the id
+of its first question, is stable. Similarity is the cosine of sentence embeddings
+(content_index.encoder) when the semantic tier runs, else rapidfuzz's token-set ratio of the stemmed
+informative words; each has its own threshold, tuned on tests/test_gaps.py's fixture (near-duplicates
+and rewordings merge, different topics stay apart, on held-back questions too). Small talk and
+bare numbers are never gaps, even if an old row holds one.
+
+A cluster closes when a lesson now answers it: after the library changes, most of a sample of its
+questions get an answer at or above the answer threshold from a lesson their askers had not marked
+"Not helpful". The closure is stored (when, which lesson); a question asked after that starts a new
+cluster. `gap_clusters` is what chat, App Home and the report read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from rapidfuzz import fuzz
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from content_index.answering import ANSWER_THRESHOLD, clean_question, small_talk
+from content_index.search import Searchable, analyze
+from storage.content import get_content
+from storage.gaps import GapQuestion, close_cluster, cluster_states, gap_questions
+from storage.models import ContentItem
+
+SEMANTIC_THRESHOLD = 0.5  # cosine of all-MiniLM-L6-v2 vectors: 0.45-0.55 all cluster the fixture right
+LEXICAL_THRESHOLD = 0.65  # token_set_ratio / 100 of stemmed words: at 0.6 two "password" topics merge
+CORE = 5  # a question is compared with a cluster's first few questions (no chaining through later ones)
+EXAMPLES = 3
+CLOSE_SAMPLE = 5  # questions of a cluster re-asked when the library changes
+Status = Literal["open", "closed"]
+
+
+@dataclass(frozen=True)
+class NearestLesson:
+    """The lesson closest to a cluster's questions (not good enough to answer them: it is a gap)."""
+
+    content_id: str
+    title: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class GapCluster:
+    """A group of similar gap questions over a period.
+
+    `id` is stable (its first question's id; shown as `ref`, e.g. "G12"). `questions`, `people`,
+    `first_seen`, `last_seen`, `unanswered` and `not_helpful` count the questions in the period asked
+    for; `opened_at` is when its first question ever was asked. `examples` are up to three distinct
+    questions, the most asked first. A closed cluster says when and by which lesson.
+    """
+
+    id: int
+    questions: int
+    people: int
+    first_seen: dt.datetime | None
+    last_seen: dt.datetime | None
+    examples: tuple[str, ...]
+    opened_at: dt.datetime
+    status: Status = "open"
+    unanswered: int = 0
+    not_helpful: int = 0
+    nearest: NearestLesson | None = None
+    closed_at: dt.datetime | None = None
+    closed_by: str | None = None
+    closed_by_title: str | None = None
+    sent_at: dt.datetime | None = None
+    question_ids: tuple[int, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"G{self.id}"
+
+    @property
+    def label(self) -> str:
+        return self.examples[0] if self.examples else ""
+
+
+@dataclass
+class _Draft:
+    """A cluster while it is built: every question in it, in the order asked."""
+
+    members: list[GapQuestion] = field(default_factory=list)
+    closed_at: dt.datetime | None = None
+
+
+def is_gap_text(text: str) -> bool:
+    """Whether a stored question can be a content gap: not small talk, not only a number or punctuation."""
+    cleaned = clean_question(text)
+    return any(ch.isalpha() for ch in cleaned) and small_talk(cleaned) is None
+
+
+def _lexical_key(text: str) -> str:
+    return " ".join(sorted(set(analyze(clean_question(text))))) or clean_question(text).lower()
+
+
+class _Similarity:
+    """Pairwise similarity of questions: embeddings when available, else token-set ratio."""
+
+    def __init__(self, texts: Sequence[str], index: Searchable | None) -> None:
+        self.vectors = _vectors(texts, index)
+        self.keys = [_lexical_key(t) for t in texts] if self.vectors is None else []
+        self.threshold = LEXICAL_THRESHOLD if self.vectors is None else SEMANTIC_THRESHOLD
+
+    @property
+    def semantic(self) -> bool:
+        return self.vectors is not None
+
+    def best(self, i: int, candidates: list[int]) -> tuple[int, float]:
+        """Position in `candidates` of the question most similar to question `i`, and the similarity."""
+        if self.vectors is not None:
+            scores = self.vectors[candidates] @ self.vectors[i]
+        else:
+            key = self.keys[i]
+            scores = np.array([fuzz.token_set_ratio(key, self.keys[c]) / 100 for c in candidates])
+        at = int(np.argmax(scores))
+        return at, float(scores[at])
+
+
+_VECTORS: dict[str, np.ndarray] = {}  # question vectors this process computed, by text
+_VECTORS_LOCK = threading.Lock()
+_VECTORS_LIMIT = 50_000
+
+
+def _vectors(texts: Sequence[str], index: Searchable | None) -> np.ndarray | None:
+    """Unit vectors for the questions when the semantic tier runs here, else None (lexical similarity)."""
+    from content_index.encoder import unavailable_reason
+
+    if unavailable_reason() is not None:
+        return None
+    try:
+        from content_index.semantic import HybridIndex
+    except ImportError:  # pragma: no cover - the extra is installed but its module failed
+        return None
+    if index is not None and not isinstance(index, HybridIndex):
+        return None  # the bot runs lexical search (search.semantic: off): cluster the same way
+    from content_index.encoder import shared_encoder
+
+    cleaned = [clean_question(t) for t in texts]
+    with _VECTORS_LOCK:
+        missing = sorted({t for t in cleaned if t not in _VECTORS})
+    if missing:
+        encoded = shared_encoder().encode(missing, max_tokens=64)
+        with _VECTORS_LOCK:
+            if len(_VECTORS) + len(missing) > _VECTORS_LIMIT:
+                _VECTORS.clear()
+            _VECTORS.update(zip(missing, encoded, strict=True))
+    with _VECTORS_LOCK:
+        rows = [_VECTORS.get(t) for t in cleaned]
+    if any(row is None for row in rows):  # cleared by another thread meanwhile: encode these here
+        rows = list(shared_encoder().encode(cleaned, max_tokens=64))
+    return np.vstack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+
+def build_clusters(
+    questions: Sequence[GapQuestion], closed: dict[int, dt.datetime], index: Searchable | None = None
+) -> dict[int, _Draft]:
+    """Leader clustering in the order asked (see module doc); `closed` maps cluster id → closed at."""
+    similarity = _Similarity([q.text for q in questions], index)
+    drafts: dict[int, _Draft] = {}
+    core: list[int] = []  # question positions that represent a cluster
+    owner: list[int] = []  # the cluster id each core position belongs to
+    exact: dict[str, int] = {}
+    for i, question in enumerate(questions):
+        key = clean_question(question.text).lower()
+        target = exact.get(key)
+        if target is not None and _accepts(drafts[target], question):
+            drafts[target].members.append(question)
+            continue
+        open_core = [(c, o) for c, o in zip(core, owner, strict=True) if _accepts(drafts[o], question)]
+        chosen = None
+        if open_core:
+            at, score = similarity.best(i, [c for c, _ in open_core])
+            if score >= similarity.threshold:
+                chosen = open_core[at][1]
+        if chosen is None:
+            chosen = question.id
+            drafts[chosen] = _Draft(closed_at=closed.get(chosen))
+        draft = drafts[chosen]
+        draft.members.append(question)
+        exact.setdefault(key, chosen)
+        if len(draft.members) <= CORE:
+            core.append(i)
+            owner.append(chosen)
+    return drafts
+
+
+def _accepts(draft: _Draft, question: GapQuestion) -> bool:
+    """A closed cluster keeps only the questions asked before it closed."""
+    return draft.closed_at is None or question.asked_at < draft.closed_at
+
+
+def gap_clusters(
+    *,
+    session: Session,
+    since: dt.datetime,
+    now: dt.datetime,
+    index: Searchable | None = None,
+    threshold: float | None = None,
+) -> list[GapCluster]:
+    """The gap clusters with a question asked in [since, now) or closed in that period.
+
+    Open clusters first (most questions, then most people, then latest), then closed ones. With the
+    live search `index` (pass `bot.index`), clusters the library now answers are closed first
+    (answer `threshold`, default the bot's 0.7) and the nearest lesson comes from search; without
+    it, from the lessons stored as shown for the cluster's questions.
+    """
+    since, now = _utc(since), _utc(now)
+    questions = [q for q in gap_questions(session=session, until=now) if is_gap_text(q.text)]
+    states = cluster_states(session=session)
+    closed = {i: _utc(s.closed_at) for i, s in states.items() if s.closed_at is not None}
+    closed = {i: at for i, at in closed.items() if at <= now}
+    drafts = build_clusters(questions, closed, index)
+    if index is not None:
+        newly = close_answered(
+            drafts,
+            index,
+            session=session,
+            now=now,
+            threshold=ANSWER_THRESHOLD if threshold is None else threshold,
+        )
+        for cluster_id, at in newly.items():
+            drafts[cluster_id].closed_at = at
+        if newly:
+            states = cluster_states(session=session)
+    out = []
+    for cluster_id, draft in drafts.items():
+        cluster = _summarise(cluster_id, draft, states.get(cluster_id), since, now, index, session)
+        if cluster is not None:
+            out.append(cluster)
+    return sorted(out, key=_order)
+
+
+def open_clusters(
+    *,
+    session: Session,
+    since: dt.datetime,
+    now: dt.datetime,
+    index: Searchable | None = None,
+    threshold: float | None = None,
+) -> list[GapCluster]:
+    """Only the open clusters (what `gaps` and App Home list), in the same order."""
+    return [
+        c
+        for c in gap_clusters(session=session, since=since, now=now, index=index, threshold=threshold)
+        if c.status == "open"
+    ]
+
+
+def _order(cluster: GapCluster) -> tuple[int, int, int, float, int]:
+    last = cluster.last_seen.timestamp() if cluster.last_seen else 0.0
+    return (cluster.status != "open", -cluster.questions, -cluster.people, -last, cluster.id)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _summarise(
+    cluster_id: int,
+    draft: _Draft,
+    state: object,
+    since: dt.datetime,
+    now: dt.datetime,
+    index: Searchable | None,
+    session: Session,
+) -> GapCluster | None:
+    inside = [q for q in draft.members if since <= q.asked_at < now]
+    closed_at = draft.closed_at
+    closed_in_period = closed_at is not None and since <= closed_at <= now
+    if not inside and not closed_in_period:
+        return None
+    counts = Counter(clean_question(q.text) for q in reversed(inside or draft.members))
+    examples = tuple(text for text, _ in counts.most_common(EXAMPLES))  # ties: the most recent first
+    closed_by = getattr(state, "closed_by", None) if closed_at is not None else None
+    closed_item = get_content(session=session, content_id=closed_by) if closed_by else None
+    return GapCluster(
+        id=cluster_id,
+        questions=len(inside),
+        people=len({q.user_id for q in inside if q.user_id is not None}),
+        first_seen=inside[0].asked_at if inside else None,
+        last_seen=inside[-1].asked_at if inside else None,
+        examples=examples,
+        opened_at=draft.members[0].asked_at,
+        status="closed" if closed_at is not None else "open",
+        unanswered=sum(q.reason == "unanswered" for q in inside),
+        not_helpful=sum(q.reason == "not_helpful" for q in inside),
+        nearest=_nearest(draft, examples, index, session),
+        closed_at=closed_at,
+        closed_by=closed_by,
+        closed_by_title=closed_item.title if closed_item else None,
+        sent_at=_maybe_utc(getattr(state, "sent_at", None)),
+        question_ids=tuple(q.id for q in inside),
+    )
+
+
+def _maybe_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _nearest(
+    draft: _Draft, examples: tuple[str, ...], index: Searchable | None, session: Session
+) -> NearestLesson | None:
+    """The best lesson for the cluster's most asked question (search), or the one most often shown for it."""
+    if index is not None and examples:
+        hits = index.search(examples[0], k=1)
+        item = get_content(session=session, content_id=hits[0].id) if hits else None
+        return NearestLesson(item.id, item.title, hits[0].confidence) if item else None
+    shown = Counter(q.shown[0] for q in draft.members if q.shown)
+    for content_id, _ in shown.most_common():
+        item = get_content(session=session, content_id=content_id)
+        if item is not None and item.active:
+            return NearestLesson(item.id, item.title, 0.0)
+    return None
+
+
+# ---- closing clusters a new lesson answers -------------------------------------------------------
+
+_CHECKED: dict[int, tuple[object, tuple[int, ...]]] = {}  # cluster → (library stamp, sample) last asked
+_CHECKED_LOCK = threading.Lock()
+
+
+def _library_stamp(session: Session, index: Searchable) -> object:
+    latest = session.exec(select(func.max(ContentItem.updated_at))).one()
+    return (id(index), len(index), latest)
+
+
+def close_answered(
+    drafts: dict[int, _Draft], index: Searchable, *, session: Session, now: dt.datetime, threshold: float
+) -> dict[int, dt.datetime]:
+    """Close the open clusters the library now answers; returns cluster id → closed at, for those.
+
+    Each open cluster is asked again only when the library or its sample of questions changed since
+    it was last asked in this process, so listing gaps stays cheap.
+    """
+    stamp = _library_stamp(session, index)
+    closed: dict[int, dt.datetime] = {}
+    for cluster_id, draft in drafts.items():
+        if draft.closed_at is not None:
+            continue
+        sample = _sample(draft)
+        key = tuple(q.id for q in sample)
+        with _CHECKED_LOCK:
+            if _CHECKED.get(cluster_id) == (stamp, key):
+                continue
+        lesson = _answering_lesson(sample, index, threshold)
+        with _CHECKED_LOCK:
+            _CHECKED[cluster_id] = (stamp, key)
+        if lesson is None:
+            continue
+        at = max(now, draft.members[-1].asked_at)
+        close_cluster(session=session, cluster_id=cluster_id, lesson_id=lesson, at=at)
+        closed[cluster_id] = at
+    return closed
+
+
+def _sample(draft: _Draft) -> list[GapQuestion]:
+    """Up to CLOSE_SAMPLE distinct questions of a cluster, the most recent first."""
+    seen: set[str] = set()
+    sample = []
+    for question in reversed(draft.members):
+        text = clean_question(question.text).lower()
+        if text not in seen:
+            seen.add(text)
+            sample.append(question)
+        if len(sample) == CLOSE_SAMPLE:
+            break
+    return sample
+
+
+def _answering_lesson(sample: Sequence[GapQuestion], index: Searchable, threshold: float) -> str | None:
+    """The lesson that now answers most of these questions at or above `threshold`, if one does."""
+    answers: Counter[str] = Counter()
+    for question in sample:
+        hits = [h for h in index.search(clean_question(question.text), k=3) if h.id not in question.rejected]
+        if hits and hits[0].confidence >= threshold:
+            answers[hits[0].id] += 1
+    if not answers:
+        return None
+    lesson, count = answers.most_common(1)[0]
+    return lesson if sum(answers.values()) * 2 > len(sample) else None
