@@ -25,7 +25,7 @@ from handlers.home import home_view
 from handlers.not_sure import on_not_sure
 from handlers.passive import PassiveLimiter, suggest
 from handlers.pathway_add import add_to_pathway, join_pathway
-from handlers.rating import on_rate
+from handlers.rating import on_rate, on_skip_comment, pending_comment, save_comment
 from handlers.sme import ask_experts
 from storage.events import first_delivery
 from storage.people import remember_reference
@@ -45,6 +45,7 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "helpful": on_feedback,
     "not_helpful": on_feedback,
     "rate": on_rate,
+    "rate_skip": on_skip_comment,
     "add_to_pathway": add_to_pathway,
     "join_pathway": join_pathway,
     "ask_experts": ask_experts,
@@ -115,6 +116,9 @@ class Router:
             command = COMMANDS.get(said)
             if command is not None:
                 return command(incoming, session=session, bot=bot, caller=caller)
+            rated = pending_comment(incoming, session=session, bot=bot, caller=caller)
+            if rated is not None:
+                return save_comment(incoming, rated, session=session, bot=bot)
             takeaway = nudges.awaiting_takeaway(incoming, session=session, bot=bot, caller=caller)
             if takeaway is not None:
                 return nudges.save_takeaway(incoming, takeaway, session=session)

@@ -15,6 +15,7 @@ from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Button, Incoming, Reply
 from bot.markup import Text, bold, code, link
+from handlers.rating import ask_after_done
 from nudges.hours import window_for
 from nudges.kinds import personal_names
 from nudges.kinds.follow_up import MAX_FOLLOW_UPS
@@ -98,7 +99,8 @@ def on_done(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
         if upcoming is not None:
             text += Text(" Next up: ", bold(upcoming.title), "; I'll send it at a good time.")
     text += f" In {days} days I'll ask whether you got to use it."
-    return [Reply(text=text, replace_message=True)]
+    ask = ask_after_done(item, session=session, bot=bot, caller=caller)  # once per lesson
+    return [Reply(text=text, replace_message=True), *ask]
 
 
 def on_snooze(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:

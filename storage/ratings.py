@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import ContentItem, Rating, utcnow
+from storage.models import ContentItem, Rating, RatingAsk, utcnow
 
 SCALE = range(1, 6)
 COMMENT_LIMIT = 500
@@ -158,10 +158,14 @@ def _averages(session: Session, group: object, since: dt.datetime | None) -> lis
 
 def summary_by_lesson(*, session: Session, since: dt.datetime | None = None) -> list[RatingSummary]:
     """Per rated lesson: how many ratings, average role relevance and strategic clarity; most rated first."""
-    titles = dict(session.exec(select(ContentItem.id, ContentItem.title).join(Rating)).all())
+    found = _averages(session, col(Rating.content_id), since)
+    ids = [row[0] for row in found]
+    titles = dict(
+        session.exec(select(ContentItem.id, ContentItem.title).where(col(ContentItem.id).in_(ids))).all()
+    )
     rows = [
         RatingSummary(key, titles.get(key, key), int(n), float(rel), float(clar), int(comments))
-        for key, n, rel, clar, comments in _averages(session, col(Rating.content_id), since)
+        for key, n, rel, clar, comments in found
     ]
     return sorted(rows, key=lambda r: (-r.count, r.title))
 
@@ -194,3 +198,18 @@ def averages_for(*, session: Session, content_ids: list[str]) -> dict[str, Ratin
         key: RatingSummary(key, key, int(n), float(rel), float(clar), int(comments))
         for key, n, rel, clar, comments in session.exec(query).all()
     }
+
+
+def ask_once(*, session: Session, user_id: int, content_id: str, now: dt.datetime) -> bool:
+    """True the first time learnbot may ask this person to rate this lesson unprompted (then never
+    again); False when they were asked before or have rated it already."""
+    if get_rating(session=session, user_id=user_id, content_id=content_id) is not None:
+        return False
+    if session.get(RatingAsk, (user_id, content_id)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(RatingAsk(user_id=user_id, content_id=content_id, asked_at=now))
+    except IntegrityError:  # a second Done raced us
+        return False
+    return True

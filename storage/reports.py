@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.models import AnswerShown, ContentItem, Feedback, Question, utcnow
+from storage.models import AnswerShown, ContentItem, Feedback, Question, Rating, utcnow
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,18 @@ def recent_answers(*, session: Session, user_id: int, limit: int = 5) -> list[An
             .order_by(col(Feedback.created_at), col(Feedback.id))
         )
     )
+    rated_ids = set(
+        session.exec(
+            select(Rating.content_id).where(
+                Rating.user_id == user_id, col(Rating.content_id).in_([item.id for _, item in rows])
+            )
+        )
+    )  # ratings are one per person and lesson (storage.ratings)
     out = []
     for question, item in rows:
         mine = [f for f in feedback if f.question_id == question.id]
         verdicts = [f.verdict for f in mine if f.verdict in ("helpful", "not_helpful")]
-        rated = any(f.verdict == "rating" for f in mine)
+        rated = any(f.verdict == "rating" for f in mine) or item.id in rated_ids
         out.append(AnsweredQuestion(question, item, verdicts[-1] if verdicts else None, rated))
     return out
 

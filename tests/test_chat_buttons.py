@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.adapters.console import ConsoleChat
-from storage.models import Enrolment, Feedback, StepProgress
+from storage.models import Enrolment, Rating, StepProgress
 
 
 def rows(chat: ConsoleChat, model: type) -> list:
@@ -13,16 +13,19 @@ def rows(chat: ConsoleChat, model: type) -> list:
         return list(session.exec(select(model)))
 
 
-def test_rate_asks_relevance_then_clarity_and_stores_both(chat: ConsoleChat) -> None:
+def test_rate_asks_role_relevance_then_strategic_clarity_and_stores_both(chat: ConsoleChat) -> None:
     chat.handle_line("how do I give feedback to a peer")
     relevance = chat.handle_line("3")
-    assert "How relevant was Give useful feedback to a peer" in relevance
+    assert "How relevant is Give useful feedback to a peer to your role?" in relevance
+    assert "1 = not relevant to my role … 5 = core to my role" in relevance
     assert relevance.endswith("[1] 1   [2] 2   [3] 3   [4] 4   [5] 5")
-    assert "how clear was it" in chat.handle_line("4")
-    assert "relevance 4/5, clarity 5/5" in chat.handle_line("5")
-    [rating] = rows(chat, Feedback)
-    assert (rating.verdict, rating.relevance, rating.clarity) == ("rating", 4, 5)
-    assert rating.content_id == "give-peer-feedback" and rating.question_id is not None
+    clarity = chat.handle_line("4")
+    assert "how clearly does it show which company goal it serves?" in clarity
+    assert "1 = I can't tell which goal it serves … 5 = I can see exactly which goal it serves" in clarity
+    assert "relevance to your role 4/5, strategic clarity 5/5" in chat.handle_line("5")
+    [rating] = rows(chat, Rating)
+    assert (rating.role_relevance, rating.strategic_clarity, rating.comment) == (4, 5, None)
+    assert rating.content_id == "give-peer-feedback"
 
 
 def test_add_to_my_pathway_enrols_where_the_lesson_is_a_step(chat: ConsoleChat) -> None:

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bot.app import prepare
 from bot.config import Settings
-from storage.models import CampaignEvent, Enrolment, Feedback, Identity, Question
+from storage.models import CampaignEvent, Enrolment, Feedback, Identity, Question, Rating
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import SlackApp, posted_message, rows, slack_settings, texts
 
@@ -129,9 +129,9 @@ def test_ratings_count_once_per_person_per_lesson(app: SlackApp, fake: FakeSlack
     [question] = rows(app, Question)
     for score in ("1", "2", "4", "5"):
         said = _press(app, "rate", f"{question.id}|give-peer-feedback|{score}|{score}")
-        assert f"relevance {score}/5" in said
-    [rating] = rows(app, Feedback)
-    assert (rating.verdict, rating.relevance, rating.clarity) == ("rating", 5, 5)
+        assert f"relevance to your role {score}/5" in said
+    [rating] = rows(app, Rating)
+    assert (rating.role_relevance, rating.strategic_clarity) == (5, 5)
 
 
 def test_tampered_button_values_get_clear_messages(app: SlackApp, fake: FakeSlack) -> None:
@@ -154,7 +154,7 @@ def test_tampered_button_values_get_clear_messages(app: SlackApp, fake: FakeSlac
     assert "for the person who asked" in _press(app, "helpful", mine, user="U0OTHER")
     assert "for the person who asked" in _press(app, "rate", f"{mine}|3|3", user="U0OTHER")
     assert "something went wrong" not in "\n".join(told.values())
-    assert rows(app, Feedback) == [] and rows(app, Enrolment) == []
+    assert rows(app, Feedback) == [] and rows(app, Enrolment) == [] and rows(app, Rating) == []
 
 
 def test_joining_respects_the_pathways_audience_and_campaigns_must_exist(

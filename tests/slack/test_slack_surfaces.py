@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app import prepare
 from bot.config import Settings
-from storage.models import Enrolment, Feedback, Question
+from storage.models import Enrolment, Feedback, Question, Rating
 from tests.conftest import write_config
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import SlackApp, buttons, posted_message, rows, slack_settings, texts
@@ -111,18 +111,18 @@ def test_rate_in_two_taps_updates_the_message_and_stores_the_rating(slack: Slack
     message = posted_message(answer)
     slack.click(message, "Rate")
     [first] = fake.wait_for("chat.update")
-    assert "How relevant was *Give useful feedback to a peer*" in texts(first.params["blocks"])
+    assert "How relevant is *Give useful feedback to a peer* to your role?" in texts(first.params["blocks"])
     assert buttons(first.params["blocks"]) == ["1", "2", "3", "4", "5"]
     assert first.params["blocks"][0]["type"] == "header"  # the card is still there
     slack.click(message | {"blocks": first.params["blocks"]}, "4")
     [_, second] = fake.wait_for("chat.update", 2)
-    assert "how clear was it" in texts(second.params["blocks"])
+    assert "which company goal it serves" in texts(second.params["blocks"])
     slack.click(message | {"blocks": second.params["blocks"]}, "5")
     [_, _, done] = fake.wait_for("chat.update", 3)
-    assert "relevance 4/5, clarity 5/5" in texts(done.params["blocks"])
-    assert buttons(done.params["blocks"]) == []
-    [rating] = rows(slack, Feedback)
-    assert (rating.verdict, rating.relevance, rating.clarity) == ("rating", 4, 5)
+    assert "relevance to your role 4/5, strategic clarity 5/5" in texts(done.params["blocks"])
+    assert buttons(done.params["blocks"]) == ["Skip"]
+    [rating] = rows(slack, Rating)
+    assert (rating.role_relevance, rating.strategic_clarity) == (4, 5)
 
 
 def test_add_to_my_pathway_then_home_shows_the_pathway_and_lessons_to_rate(

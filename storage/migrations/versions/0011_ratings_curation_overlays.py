@@ -98,10 +98,17 @@ def upgrade() -> None:
         sa.Column("edited_by", sa.Integer(), sa.ForeignKey("person.id"), nullable=True),
         sa.Column("edited_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "ratingask",
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("person.id"), primary_key=True),
+        sa.Column("content_id", sa.String(length=200), sa.ForeignKey("contentitem.id"), primary_key=True),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+    )
     _copy_old_ratings()
 
 
 def downgrade() -> None:
+    op.drop_table("ratingask")
     op.drop_table("lessonoverlay")
     op.drop_index("ix_curation_curated_by", table_name="curation")
     op.drop_table("curation")
