@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.nudge_commands import add_commands  # tick, dispatch, nudges status|run
 
     add_commands(commands, _settings)
+    from bot.report_commands import add_commands as add_report_commands  # report, demo seed
+
+    add_report_commands(commands, _settings)
     return parser
 
 
