@@ -9,6 +9,7 @@ Layers, bottom to top; a module may import its own layer and the layers below, n
     nudges         nudges.*                                      pathways, planner, kinds, outbox
     access         bot.access                                    who a person is and what they may see
     context        bot.app                                       the LearnBot object handlers share
+    report         bot.report.*                                  the L&D report (metrics → HTML, CSV) chat and CLI write
     handlers       handlers.*                                    conversations
     top            bot.router, bot.adapters.*, bot.cli, …        routing, platform translation, wiring
 
@@ -32,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("nudges", ("nudges",)),
     ("access", ("bot.access",)),
     ("context", ("bot.app",)),
+    ("report", ("bot.report",)),  # the report: the `report` chat handler and the CLI both write it
     ("handlers", ("handlers",)),
     ("top", ("bot",)),  # everything else in bot/: router, adapters, cli, wiring
 )
