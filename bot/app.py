@@ -28,6 +28,7 @@ from nudges.pathways import sync_from_config
 from storage.content import active_content, all_content
 from storage.db import make_engine, require_current, session_scope, upgrade
 from storage.models import Feedback, Question
+from storage.source_state import all_states
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,11 @@ def pillar_names(config: AppConfig) -> dict[str, str]:
 def prepare(settings: Settings, *, progress: bool = False) -> IndexSummary:
     """Migrate, index every source and mirror pathways; refuses bad pathway references before writing."""
     config = load_config(settings.config_path)
-    scan = scan_all(config, progress=progress)
     engine = make_engine(settings.db_url)
     upgrade(engine)
+    with session_scope(engine) as session:  # remote sources read only what changed since these
+        states = {s.name: (s.delta_link, dict(s.data)) for s in all_states(session=session).values()}
+    scan = scan_all(config, progress=progress, settings=settings, states=states)
     with session_scope(engine) as session:
         # A typo in a step stops here; a lesson indexed before (even one whose file is gone) does not.
         ever = set(all_content(session=session))

@@ -8,18 +8,27 @@ and whatever was stored for it stays as it was.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.config import AppConfig, ContentSource, CsvSource, LmsPackagesSource, MarkdownSource
+from bot.config import (
+    AppConfig,
+    ContentSource,
+    CsvSource,
+    LmsPackagesSource,
+    MarkdownSource,
+    Settings,
+    SharePointSource,
+)
 from content_index.sources.base import ScanResult, SourceItem, SourceProblem
 from content_index.sources.csv_catalogue import read_csv_catalogue
 from content_index.sources.lms_packages import read_lms_packages
 from content_index.sources.markdown import read_markdown_folder
 from storage.content import all_content, deactivate, upsert_item
+from storage.source_state import save_state
 
 PROGRESS_MIN_FILES = 200
 # What storage holds per field (storage.models.ContentItem): longer values are refused per item.
@@ -64,8 +73,23 @@ def _progress_bar(enabled: bool) -> Callable[[Iterable[Any]], Iterable[Any]] | N
     return wrap
 
 
+@dataclass
+class IndexScan(ScanResult):
+    """Every source's scan, plus what incremental (remote) sources said: removals and state to store.
+
+    An incremental source yields only what changed, so its other stored items stay as they are
+    unless it names them in `removed`; `states` (delta link, data) are stored with the content.
+    """
+
+    removed: set[str] = field(default_factory=set)
+    incremental: set[str] = field(default_factory=set)
+    states: dict[str, tuple[str | None, dict[str, Any]]] = field(default_factory=dict)
+
+
 def scan_source(source: ContentSource, config: AppConfig, *, progress: bool = False) -> ScanResult:
     """Read one configured source without touching storage."""
+    if isinstance(source, SharePointSource):
+        raise TypeError("a SharePoint source is read by scan_all with settings and its stored state")
     path = config.resolve(source.path)
     if isinstance(source, MarkdownSource):
         return read_markdown_folder(path, source=source.name, progress=_progress_bar(progress))
@@ -78,12 +102,43 @@ def scan_source(source: ContentSource, config: AppConfig, *, progress: bool = Fa
     raise TypeError(f"unknown source type {type(source).__name__}")
 
 
-def scan_all(config: AppConfig, *, progress: bool = False) -> ScanResult:
-    """Every source's items, with an id claimed twice reported at its second place."""
-    result = ScanResult()
+def scan_remote(
+    source: SharePointSource,
+    settings: Settings | None,
+    states: Mapping[str, tuple[str | None, dict[str, Any]]],
+    result: IndexScan,
+) -> ScanResult:
+    """Read what changed in a SharePoint source since its stored state; without settings, skip it."""
+    result.incremental.add(source.name)
+    if settings is None:
+        return ScanResult()
+    from content_index.sources.sharepoint import read_sharepoint
+
+    link, data = states.get(source.name, (None, {}))
+    scanned = read_sharepoint(source, settings, delta_link=link, state=data)
+    result.removed |= scanned.removed
+    result.states[source.name] = (scanned.delta_link, scanned.state)
+    return scanned
+
+
+def scan_all(
+    config: AppConfig,
+    *,
+    progress: bool = False,
+    settings: Settings | None = None,
+    states: Mapping[str, tuple[str | None, dict[str, Any]]] | None = None,
+) -> IndexScan:
+    """Every source's items, with an id claimed twice reported at its second place.
+
+    SharePoint sources are read only with `settings` (Graph), from their stored `states`.
+    """
+    result = IndexScan()
     first_seen: dict[str, str] = {}
     for source in config.content_sources:
-        scanned = scan_source(source, config, progress=progress)
+        if isinstance(source, SharePointSource):
+            scanned = scan_remote(source, settings, states or {}, result)
+        else:
+            scanned = scan_source(source, config, progress=progress)
         result.problems.extend(scanned.problems)
         if scanned.problems and not scanned.items:
             result.failed_sources.add(source.name)
@@ -137,10 +192,16 @@ def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> Inde
                 f"(known: {', '.join(sorted(pillar_ids))})"
             )
     seen = {item.id for item in scan.items}
+    incremental = scan.incremental if isinstance(scan, IndexScan) else set()
+    removed = scan.removed if isinstance(scan, IndexScan) else set()
     for row in stored.values():
         if not row.active or row.id in seen or row.source in scan.failed_sources:
             continue
+        if row.source in incremental and row.id not in removed:
+            continue  # an incremental source names what it removed; the rest did not change
         if not _protected(row.location, scan.problems):
             deactivate(session=session, item=row)
             summary.deactivated += 1
+    for name, (delta_link, data) in (scan.states if isinstance(scan, IndexScan) else {}).items():
+        save_state(session=session, name=name, delta_link=delta_link, data=data)
     return summary
