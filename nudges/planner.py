@@ -7,7 +7,9 @@ zone, inside working hours, never on a quiet day, after any snooze, one a day an
 whose moment is now: one per person per pass. Someone learnbot cannot reach on any platform
 with a sender is counted (`unreachable`) and their nudge waits. Channel kinds (campaign posts)
 are enqueued at their own moments. Keys come from stored state, so two processes planning at
-once make one row, not two.
+once make one row, not two. A personal kind with `capped = False` (the manager's 1:1 prompt) keeps
+opt-out and reach but chooses its own moment: the caps, snooze and one-per-pass do not hold it
+back, and it does not count towards them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bot.config import AppConfig
 from bot.events import ConversationRef
 from nudges.clock import as_utc
 from nudges.hours import Window, next_slot, window_for, window_payload
-from nudges.kinds import KINDS, Kind, Message, Pending, Planning, personal_names
+from nudges.kinds import KINDS, Kind, Message, Pending, Planning, capped_names
 from nudges.outbox import reply_payload
 from nudges.reach import addresses
 from storage.models import Person
@@ -75,7 +77,7 @@ def promised_slot(
     """When the planner will next nudge this person about something due from `earliest`: their
     working hours and quiet days, one a day, `max_per_week`; what a reply may promise them."""
     window = window_for(config.nudges, person.timezone)
-    kinds = personal_names()
+    kinds = capped_names()
     sent = sent_times_since(session=session, since=now - WEEK, kinds=kinds).get(person.id or 0, [])
     slot, _ = capped_slot(
         max(as_utc(earliest), as_utc(now)), window, [as_utc(t) for t in sent], config.nudges.max_per_week
@@ -209,10 +211,12 @@ def _polite(
     sent = {
         user: [as_utc(t) for t in times]
         for user, times in sent_times_since(
-            session=session, since=now - WEEK, kinds={*personal_names(), *personal_names(kinds)}
+            session=session, since=now - WEEK, kinds={*capped_names(), *capped_names(kinds)}
         ).items()
     }
     priority = {kind.name: kind.priority for kind in kinds}
+    uncapped = {kind.name for kind in kinds if not getattr(kind, "capped", True)}
+    also_due: list[Pending] = []  # uncapped kinds (1:1 prompts): due at their own moment, not one per pass
     windows: dict[str | None, Window] = {}
     unreachable: set[int] = set()
     due: dict[int, Pending] = {}
@@ -226,6 +230,12 @@ def _polite(
             continue
         if person.id not in reach:
             unreachable.add(person.id)
+            continue
+        if pending.kind in uncapped:  # opt-out and reach apply; caps, snooze and hours are the kind's own
+            if as_utc(pending.earliest) <= now:
+                also_due.append(pending)
+            else:
+                upcoming.append(Upcoming(as_utc(pending.earliest), person.id, pending.kind, pending.subject))
             continue
         earliest = max(as_utc(pending.earliest), now)
         if pref is not None and pref.snoozed_until is not None:
@@ -244,7 +254,7 @@ def _polite(
         else:
             upcoming.append(Upcoming(slot, person.id, pending.kind, pending.subject))
     result.unreachable = len(unreachable)
-    return list(due.values()), reach
+    return list(due.values()) + also_due, reach
 
 
 def _enqueue(planning: Planning, messages: list[Message], reach: dict[int, ConversationRef]) -> int:

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from nudges.kinds.base import Kind, Message, Pending, Planning
 from nudges.kinds.campaign import CampaignPosts
 from nudges.kinds.follow_up import FollowUps
+from nudges.kinds.one_on_one import OneOnOnePrompts
 from nudges.kinds.step import Steps
 
 KINDS: list[Kind] = [
     Steps(),
     FollowUps(),
     CampaignPosts(),
+    OneOnOnePrompts(),
 ]
 
 
@@ -26,4 +28,11 @@ def personal_names(kinds: Sequence[Kind] | None = None) -> tuple[str, ...]:
     return tuple(kind.name for kind in (KINDS if kinds is None else kinds) if kind.personal)
 
 
-__all__ = ["KINDS", "Kind", "Message", "Pending", "Planning", "personal_names"]
+def capped_names(kinds: Sequence[Kind] | None = None) -> tuple[str, ...]:
+    """The personal kinds under the learning caps (one a day, `max_per_week`); a kind with `capped = False`
+    (the manager's 1:1 prompt) is neither held back by them nor counted towards them."""
+    chosen = KINDS if kinds is None else kinds
+    return tuple(kind.name for kind in chosen if kind.personal and getattr(kind, "capped", True))
+
+
+__all__ = ["KINDS", "Kind", "Message", "Pending", "Planning", "capped_names", "personal_names"]

@@ -1,10 +1,13 @@
-"""Reserved for 1:1 prompts and sharing (issue 12, prompt helper) (a no-op until filled in).
+"""1:1 prompts: the manager's prompt decided once per meeting occurrence (table `meetingprompt`).
 
 Revision ID: 0009
 Revises: 0008
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0009"
 down_revision = "0008"
@@ -13,8 +16,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "meetingprompt",
+        sa.Column("meeting_id", sa.String(length=300), sa.ForeignKey("meeting.id"), primary_key=True),
+        sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outbox_key", sa.String(length=300), nullable=True),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("meetingprompt")

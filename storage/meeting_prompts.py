@@ -1,0 +1,144 @@
+"""The manager's 1:1 prompts: upcoming meetings with their prompt state, the previous 1:1 of each pair,
+and the queued prompt of a moved or cancelled meeting taken back out of the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from storage.db import insert_ignore
+from storage.models import Meeting, MeetingPrompt, OutboxMessage, Person
+
+QUEUED, NOTHING_NEW, CANCELLED = "queued", "nothing_new", "cancelled"
+SENT = "sent"  # the meeting was cancelled after its prompt had gone out
+SCHEDULED = "scheduled"
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A 1:1 still to come, its two people, and the prompt decided for it so far (if any)."""
+
+    meeting: Meeting
+    manager: Person
+    report: Person
+    prompt: MeetingPrompt | None
+
+
+def upcoming_meetings(*, session: Session, after: dt.datetime, until: dt.datetime) -> list[Upcoming]:
+    """Every meeting starting in (after, until], scheduled or cancelled, with both people and its prompt."""
+    manager, report = aliased(Person), aliased(Person)
+    query = (
+        select(Meeting, manager, report, MeetingPrompt)
+        .join(manager, col(manager.id) == col(Meeting.manager_id))
+        .join(report, col(report.id) == col(Meeting.report_id))
+        .outerjoin(MeetingPrompt, col(MeetingPrompt.meeting_id) == col(Meeting.id))
+        .where(col(Meeting.start_at) > after, col(Meeting.start_at) <= until)
+        .order_by(col(Meeting.start_at), col(Meeting.id))
+    )
+    return [Upcoming(m, a, b, p) for m, a, b, p in session.exec(query)]
+
+
+def previous_starts(
+    *, session: Session, meetings: Sequence[Meeting], since: dt.datetime
+) -> dict[str, dt.datetime | None]:
+    """For each meeting, when the same manager and report last met (a scheduled 1:1 after `since`)."""
+    reports = sorted({m.report_id for m in meetings})
+    earlier: dict[tuple[int, int], list[dt.datetime]] = {}
+    for start in range(0, len(reports), 5000):
+        chunk = reports[start : start + 5000]
+        query = select(Meeting.manager_id, Meeting.report_id, Meeting.start_at).where(
+            col(Meeting.report_id).in_(chunk), Meeting.status == SCHEDULED, col(Meeting.start_at) > since
+        )
+        for manager_id, report_id, start_at in session.exec(query):
+            earlier.setdefault((manager_id, report_id), []).append(_utc(start_at))
+    out: dict[str, dt.datetime | None] = {}
+    for meeting in meetings:
+        before = [
+            s for s in earlier.get((meeting.manager_id, meeting.report_id), []) if s < _utc(meeting.start_at)
+        ]
+        out[meeting.id] = max(before, default=None)
+    return out
+
+
+def record_prompts(*, session: Session, rows: Sequence[dict[str, object]]) -> int:
+    """Store decided prompts (meeting_id, start_at, outbox_key, outcome, decided_at); a meeting already
+    decided by another planner keeps its decision."""
+    return insert_ignore(session, MeetingPrompt, list(rows), ["meeting_id"])
+
+
+def forget_prompts(*, session: Session, meeting_ids: Iterable[str]) -> None:
+    """Drop decisions so these meetings are planned again (they moved, or came back after a cancel)."""
+    ids = sorted(set(meeting_ids))
+    if ids:
+        session.execute(delete(MeetingPrompt).where(col(MeetingPrompt.meeting_id).in_(ids)))
+
+
+def set_outcome(
+    *, session: Session, meeting_ids: Iterable[str], outcome: str, start_at: dt.datetime | None = None
+) -> None:
+    ids = sorted(set(meeting_ids))
+    if not ids:
+        return
+    values: dict[str, object] = {"outcome": outcome}
+    if start_at is not None:
+        values["start_at"] = start_at
+    session.execute(
+        update(MeetingPrompt)
+        .where(col(MeetingPrompt.meeting_id).in_(ids))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def take_back(*, session: Session, keys: Iterable[str], reason: str) -> set[str]:
+    """Cancel these queued prompts if they have not gone out yet; returns the keys that were cancelled.
+
+    A prompt already claimed or sent stays as it is (that occurrence has had its prompt).
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    pending = set(
+        session.exec(
+            select(OutboxMessage.idempotency_key).where(
+                col(OutboxMessage.idempotency_key).in_(wanted), OutboxMessage.status == "pending"
+            )
+        )
+    )
+    if pending:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.idempotency_key).in_(sorted(pending)), OutboxMessage.status == "pending")
+            .values(status="cancelled", last_error=f"cancelled: {reason}"[:2000])
+            .execution_options(synchronize_session=False)
+        )
+    missing = set(wanted) - set(
+        session.exec(
+            select(OutboxMessage.idempotency_key).where(col(OutboxMessage.idempotency_key).in_(wanted))
+        )
+    )
+    return pending | missing  # never enqueued (the manager could not be reached): nothing went out either
+
+
+def respond(*, session: Session, meeting: Meeting, response: str, now: dt.datetime) -> Meeting:
+    """The manager's answer to the prompt: 'discussed' or 'not_this_time' (answering again changes it)."""
+    meeting.response, meeting.responded_at = response, now
+    session.add(meeting)
+    return meeting
+
+
+def responses(*, session: Session, since: dt.datetime | None = None) -> dict[str, int]:
+    """How managers answered prompts (for the analytics numbers): count per response."""
+    query = select(Meeting.response, func.count()).where(col(Meeting.response).is_not(None))
+    if since is not None:
+        query = query.where(col(Meeting.responded_at) >= since)
+    return {str(r): int(n) for r, n in session.exec(query.group_by(col(Meeting.response)))}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
