@@ -359,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.report_commands import add_commands as add_report_commands  # report, demo seed
 
     add_report_commands(commands, _settings)
+    from bot.xapi_commands import add_commands as add_xapi_commands  # xapi export|sweep
+
+    add_xapi_commands(commands, _settings)
     return parser
 
 

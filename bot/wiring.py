@@ -32,6 +32,13 @@ def slack_sender(settings: Settings, engine: Engine | None = None) -> Sender:
     return SlackSender(outbox_client(settings), token_for=token_for)
 
 
+def teams_sender(settings: Settings) -> Sender:
+    """Outbox delivery to Teams through the connector, into the chats stored at install or first contact."""
+    from bot.adapters.teams import TeamsSender
+
+    return TeamsSender(settings)
+
+
 def senders(
     settings: Settings, clock: Clock, *, console: bool = True, engine: Engine | None = None
 ) -> dict[str, Sender]:
@@ -43,7 +50,21 @@ def senders(
         registered["console"] = ConsoleSender(clock)
     if settings.slack_bot_token or settings.has_slack_oauth:
         registered["slack"] = slack_sender(settings, engine)
+    if settings.has_teams:
+        registered["teams"] = teams_sender(settings)
+    if settings.xapi_endpoint and engine is not None:
+        registered["xapi"] = xapi_sender(settings, engine, clock)
     return registered
+
+
+def xapi_sender(settings: Settings, engine: Engine, clock: Clock) -> Sender:
+    """Outbox delivery of xAPI statement batches to the LRS at XAPI_ENDPOINT (basic auth)."""
+    from nudges.xapi.sender import XapiSender
+
+    assert settings.xapi_endpoint and settings.xapi_key and settings.xapi_secret  # checked by Settings
+    return XapiSender(
+        settings.xapi_endpoint, settings.xapi_key, settings.xapi_secret, engine=engine, clock=clock
+    )
 
 
 def start_nudges(host: Host, settings: Settings) -> NudgeScheduler:

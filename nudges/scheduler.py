@@ -90,7 +90,23 @@ def plan_tick(host: Host, senders: Mapping[str, Sender] | None, *, personal: boo
             ", ".join(f"{n} {name}" for name, n in sorted(result.counts.items())) or "nothing",
             result.unreachable,
         )
+    if personal and senders and "xapi" in senders:
+        xapi_tick(host)
     return result
+
+
+def xapi_tick(host: Host) -> None:
+    """Record xAPI statements for new learning events and queue them for the LRS, in its own transaction
+    (a failure is logged and retried next tick; it never stops planning)."""
+    from nudges.xapi.sweep import sweep
+
+    try:
+        with host.session() as session:
+            swept = sweep(session=session, config=host.config, now=host.clock.now())
+        if swept.recorded or swept.batches:
+            log.info("%s", swept.line())
+    except Exception:
+        log.exception("xAPI sweep failed; retried next tick")
 
 
 def run_tick(host: Host, senders: Mapping[str, Sender], *, at: dt.datetime | None = None) -> TickResult:

@@ -1,0 +1,99 @@
+"""The sweep: record statements for events since the last sweep, then batch them into the outbox.
+
+Handlers stay as they are: the sweep reads what they stored. It starts a day before the newest
+statement already recorded (so a row committed late is still seen), skips events whose
+statement id is already recorded, and puts statements into outbox rows of `batch_size` each,
+platform and kind "xapi", delivered by the xAPI sender like any other message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.config import AppConfig
+from bot.events import ConversationRef
+from bot.markup import Text, to_json
+from nudges.clock import as_utc
+from nudges.xapi.statements import StatementBuilder, events_since, statement_id
+from storage.outbox import enqueue
+from storage.xapi import (
+    assign_batch,
+    known_ids,
+    latest_timestamp,
+    record_statements,
+    statements_between,
+    unbatched,
+)
+
+PLATFORM = KIND = "xapi"
+OVERLAP = dt.timedelta(days=1)
+LRS = ConversationRef(PLATFORM, "", "lrs")
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did: statements recorded (by verb) and outbox batches enqueued."""
+
+    recorded: Counter[str] = field(default_factory=Counter)
+    batches: int = 0
+
+    def line(self) -> str:
+        verbs = ", ".join(f"{n} {verb}" for verb, n in sorted(self.recorded.items())) or "nothing new"
+        return f"xAPI: recorded {verbs}; {self.batches} batch(es) queued for the LRS"
+
+
+def sweep(*, session: Session, config: AppConfig, now: dt.datetime) -> SweepResult:
+    """Record statements for new events and queue every unbatched statement for the LRS."""
+    result = SweepResult()
+    latest = latest_timestamp(session=session)
+    since = None if latest is None else as_utc(latest) - OVERLAP
+    rows = new_statements(session=session, config=config, since=since, now=now)
+    if rows:
+        record_statements(session=session, rows=rows)
+        result.recorded.update(row["verb"] for row in rows)
+    result.batches = queue_batches(session=session, config=config, now=now)
+    return result
+
+
+def new_statements(
+    *, session: Session, config: AppConfig, since: dt.datetime | None, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Statement rows for events since `since` whose statements are not recorded yet."""
+    events = events_since(session=session, since=since, now=now)
+    base = config.xapi.iri_base
+    ids = {event.key: statement_id(base, event.key) for event in events}
+    known = known_ids(session=session, ids=ids.values())
+    fresh = [event for event in events if ids[event.key] not in known]
+    return StatementBuilder(config.xapi).rows(session, fresh)
+
+
+def queue_batches(*, session: Session, config: AppConfig, now: dt.datetime) -> int:
+    """Unbatched statements into outbox rows of `xapi.batch_size` each (key: the first statement's id)."""
+    queued = 0
+    while True:
+        statements = unbatched(session=session, limit=config.xapi.batch_size)
+        if not statements:
+            return queued
+        key = f"xapi:{statements[0].id}"
+        assign_batch(session=session, ids=[s.id for s in statements], batch=key)
+        payload = {
+            "to": LRS.to_json(),
+            "text": to_json(Text(f"{len(statements)} xAPI statements")),
+            "statements": len(statements),
+        }
+        enqueue(session=session, key=key, platform=PLATFORM, kind=KIND, payload=payload, due_at=now)
+        queued += 1
+
+
+def export(
+    *, session: Session, config: AppConfig, since: dt.datetime | None, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The statements for events since `since`: as recorded (what the LRS got), plus any not yet recorded."""
+    stored = [row.statement for row in statements_between(session=session, since=since)]
+    fresh = [row["statement"] for row in new_statements(session=session, config=config, since=since, now=now)]
+    return sorted(stored + fresh, key=lambda s: (s["timestamp"], s["id"]))
