@@ -239,7 +239,8 @@ class HomeView:
     to_rate: tuple[RecentAnswer, ...] = ()
     is_admin: bool = False
     headline: tuple[tuple[str, str], ...] = ()
-    gaps: tuple[str, ...] = ()
+    gaps: tuple[str, ...] = ()  # admins: the top open content-gap clusters, one line each
+    gaps_total: int = 0  # how many gap clusters are open in all (`gaps` in chat lists them)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from handlers.answer import answer_question
 from handlers.browse import browse
 from handlers.commands import GAPS_ADMINS_ONLY, show_gaps, show_help
 from handlers.feedback import on_feedback
+from handlers.gaps import gaps_command, on_gaps_page, on_gaps_send
 from handlers.home import home_view
 from handlers.not_sure import on_not_sure
 from handlers.passive import PassiveLimiter, suggest
 from handlers.pathway_add import add_to_pathway, join_pathway
+from handlers.pulse import on_pulse
 from handlers.rating import on_rate, on_skip_comment, pending_comment, save_comment
 from handlers.sme import ask_experts
 from storage.events import first_delivery
@@ -63,6 +65,9 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "campaign_details": campaigns.on_details,
     "not_sure_pick": on_not_sure,
     "not_sure_none": on_not_sure,
+    "gaps_page": on_gaps_page,
+    "gaps_send": on_gaps_send,
+    "pulse_answer": on_pulse,
 }
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
@@ -106,8 +111,9 @@ class Router:
             if not incoming.addressed:
                 return suggest(incoming, session=session, bot=bot, caller=caller, limiter=self.passive)
             said = incoming.text.strip().lower().lstrip("/")
-            privileged = ADMIN_COMMANDS.get(said) or admin.match(incoming)
-            if privileged is not None and said in ADMIN_COMMANDS and not caller.is_admin:
+            paged = show_gaps if gaps_command(said) is not None else None  # `gaps 2`
+            privileged = ADMIN_COMMANDS.get(said) or paged or admin.match(incoming)
+            if privileged is not None and (said in ADMIN_COMMANDS or paged) and not caller.is_admin:
                 return [Reply(text=GAPS_ADMINS_ONLY)]
             if privileged is not None and caller.is_admin:
                 if not incoming.is_direct:

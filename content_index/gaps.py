@@ -10,10 +10,10 @@ informative words; each has its own threshold, tuned on tests/test_gaps.py's fix
 and rewordings merge, different topics stay apart, on held-back questions too). Small talk and
 bare numbers are never gaps, even if an old row holds one.
 
-A cluster closes when a lesson now answers it: after the library changes, most of a sample of its
-questions get an answer at or above the answer threshold from a lesson their askers had not marked
-"Not helpful". The closure is stored (when, which lesson); a question asked after that starts a new
-cluster. `gap_clusters` is what chat, App Home and the report read.
+A cluster closes when a lesson added (or changed) after its newest question answers it: most of a
+sample of its questions now get an answer at or above the answer threshold from that lesson, which
+their askers had not marked "Not helpful". The closure is stored (when, which lesson); a question
+asked after that starts a new cluster. `gap_clusters` is what chat, App Home and the report read.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ SEMANTIC_THRESHOLD = 0.5  # cosine of all-MiniLM-L6-v2 vectors: 0.45-0.55 all cl
 LEXICAL_THRESHOLD = 0.65  # token_set_ratio / 100 of stemmed words: at 0.6 two "password" topics merge
 CORE = 5  # a question is compared with a cluster's first few questions (no chaining through later ones)
 EXAMPLES = 3
+NEAREST_FLOOR = 0.1  # a lesson less likely than this to be right is not "near" (canteen menu → Budgeting)
 CLOSE_SAMPLE = 5  # questions of a cluster re-asked when the library changes
 Status = Literal["open", "closed"]
 
@@ -316,7 +317,7 @@ def _nearest(
 ) -> NearestLesson | None:
     """The best lesson for the cluster's most asked question (search), or the one most often shown for it."""
     if index is not None and examples:
-        hits = index.search(examples[0], k=1)
+        hits = [hit for hit in index.search(examples[0], k=1) if hit.confidence >= NEAREST_FLOOR]
         item = get_content(session=session, content_id=hits[0].id) if hits else None
         return NearestLesson(item.id, item.title, hits[0].confidence) if item else None
     shown = Counter(q.shown[0] for q in draft.members if q.shown)
@@ -356,7 +357,9 @@ def close_answered(
         with _CHECKED_LOCK:
             if _CHECKED.get(cluster_id) == (stamp, key):
                 continue
-        lesson = _answering_lesson(sample, index, threshold)
+        lesson = _answering_lesson(
+            sample, index, threshold, session=session, after=draft.members[-1].asked_at
+        )
         with _CHECKED_LOCK:
             _CHECKED[cluster_id] = (stamp, key)
         if lesson is None:
@@ -381,13 +384,29 @@ def _sample(draft: _Draft) -> list[GapQuestion]:
     return sample
 
 
-def _answering_lesson(sample: Sequence[GapQuestion], index: Searchable, threshold: float) -> str | None:
-    """The lesson that now answers most of these questions at or above `threshold`, if one does."""
+def _answering_lesson(
+    sample: Sequence[GapQuestion],
+    index: Searchable,
+    threshold: float,
+    *,
+    session: Session,
+    after: dt.datetime,
+) -> str | None:
+    """The lesson added or changed after `after` (the cluster's newest question) that now answers most
+    of these questions at or above `threshold`, if one does. A lesson that was already there when they
+    were asked does not close them: it did not answer them then (another audience, a reworded question)."""
     answers: Counter[str] = Counter()
+    fresh: dict[str, bool] = {}
     for question in sample:
         hits = [h for h in index.search(clean_question(question.text), k=3) if h.id not in question.rejected]
-        if hits and hits[0].confidence >= threshold:
-            answers[hits[0].id] += 1
+        if not hits or hits[0].confidence < threshold:
+            continue
+        lesson = hits[0].id
+        if lesson not in fresh:
+            item = get_content(session=session, content_id=lesson)
+            fresh[lesson] = item is not None and item.active and _utc(item.updated_at) > after
+        if fresh[lesson]:
+            answers[lesson] += 1
     if not answers:
         return None
     lesson, count = answers.most_common(1)[0]

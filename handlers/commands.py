@@ -8,7 +8,7 @@ from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
 from bot.markup import Text, code, italic
-from storage.questions import content_gaps
+from handlers import gaps
 
 HELP = Text(
     "I'm learnbot. Ask me how to do something at work and I'll find the best short lesson for it, "
@@ -23,7 +23,7 @@ HELP = Text(
 ADMIN_HELP = Text(
     "\nAs an L&D admin you can also type ",
     code("gaps"),
-    " to see recent questions I couldn't answer, ",
+    " to see what people asked that I couldn't answer well, grouped by topic, ",
     code("pathways"),
     ", ",
     code("campaigns"),
@@ -43,9 +43,5 @@ def show_help(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Ca
 
 
 def show_gaps(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    """The latest unanswered or missed questions, so L&D knows what to write next (admins only)."""
-    gaps = content_gaps(session=session, limit=10)
-    if not gaps:
-        return [Reply(text="No content gaps yet: every recent question had a lesson.")]
-    lines = "\n".join(f"• {q.asked_at:%Y-%m-%d}: {q.text}" for q in gaps)
-    return [Reply(text=f"Recent questions without a good lesson ({len(gaps)}):", quote=lines)]
+    """Open content-gap clusters, a page at a time (`gaps`, `gaps 2`), so L&D knows what to write next."""
+    return gaps.show_gaps(incoming, session=session, bot=bot, caller=caller)

@@ -7,14 +7,15 @@ from sqlmodel import Session
 from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import HomeView, PathwayProgress, RecentAnswer
+from handlers.gaps import current_clusters, home_line
 from storage.content import get_content
 from storage.enrolments import completed_steps, count_active_enrolments, enrolments_for
 from storage.pathways import active_steps
-from storage.questions import content_gaps
 from storage.reports import headline_numbers, recent_answers
 
 RECENT = 5
 TO_RATE = 5
+HOME_GAPS = 5  # the top open gap clusters on an admin's home
 
 
 def _percent(part: int | float, whole: int | float) -> str:
@@ -51,6 +52,7 @@ def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
     admin = caller.is_admin
     headline: tuple[tuple[str, str], ...] = ()
     gaps: tuple[str, ...] = ()
+    gaps_total = 0
     if admin:
         numbers = headline_numbers(session=session, days=7)
         headline = (
@@ -59,7 +61,8 @@ def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
             ("Found helpful", _percent(numbers["helpful"], numbers["verdicts"])),
             ("Learners on pathways", str(count_active_enrolments(session=session))),
         )
-        gaps = tuple(q.text for q in content_gaps(session=session, limit=5))
+        clusters = current_clusters(session=session, bot=bot)  # open gap clusters, most asked first
+        gaps, gaps_total = tuple(home_line(c) for c in clusters[:HOME_GAPS]), len(clusters)
     return HomeView(
         user_id=caller.who.user_id,
         pathways=tuple(pathways),
@@ -68,4 +71,5 @@ def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
         is_admin=admin,
         headline=headline,
         gaps=gaps,
+        gaps_total=gaps_total,
     )

@@ -82,7 +82,9 @@ def render_home(home: HomeView) -> list[str]:
         lines.append("Still to rate: " + ", ".join(r.title for r in home.to_rate))
     if home.is_admin:
         lines.append("This week: " + ", ".join(f"{label} {value}" for label, value in home.headline))
-        lines += ["Recent content gaps:", *(f"  {gap}" for gap in home.gaps)]
+        total = max(home.gaps_total, len(home.gaps))
+        count = f" ({len(home.gaps)} of {total} open; type 'gaps' for all)" if total else ": none open"
+        lines += [f"Top content gaps{count}", *(f"  {gap}" for gap in home.gaps)]
     return lines
 
 

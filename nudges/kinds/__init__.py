@@ -13,12 +13,14 @@ from nudges.kinds.base import Kind, Message, Pending, Planning
 from nudges.kinds.campaign import CampaignPosts
 from nudges.kinds.follow_up import FollowUps
 from nudges.kinds.one_on_one import OneOnOnePrompts
+from nudges.kinds.pulse import Pulses
 from nudges.kinds.step import Steps
 
 KINDS: list[Kind] = [
     Steps(),
     FollowUps(),
     CampaignPosts(),
+    Pulses(),
     OneOnOnePrompts(),
 ]
 

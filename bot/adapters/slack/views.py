@@ -59,7 +59,9 @@ def home_view(home: HomeView) -> Block:
             "\n".join(f"• {inert(clip(gap, 300))}" for gap in home.gaps)
             or "None: every recent question had a lesson."
         )
-        blocks.append(section(f"*Recent content gaps*\n{gaps}"))
+        total = max(home.gaps_total, len(home.gaps))
+        count = f" ({len(home.gaps)} of {total} open; type `gaps` in a DM for all)" if total else ""
+        blocks.append(section(f"*Top content gaps*{count}\n{gaps}"))
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS_VIEW]}
 
 
