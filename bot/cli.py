@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.xapi_commands import add_commands as add_xapi_commands  # xapi export|sweep
 
     add_xapi_commands(commands, _settings)
+    from bot.org_commands import add_commands as add_org_commands  # org sync, one-on-ones scan
+
+    add_org_commands(commands, _settings)
     return parser
 
 
