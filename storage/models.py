@@ -458,12 +458,13 @@ class OrgMember(SQLModel, table=True):
 class XapiStatement(SQLModel, table=True):
     """An xAPI statement built from a learning event, kept as sent (or to be sent) to the LRS.
 
-    `id` is the statement id (a UUID derived from the event, so building it again gives the same
-    id); `statement` the exact JSON sent; `batch` the outbox key of the POST carrying it; `sent_at`
-    when the LRS accepted it. A person's export lists these rows.
+    `key` names the event and `id` is the statement id derived from it (a UUID), so an event is
+    recorded once however often it is swept; `statement` the exact JSON sent; `batch` the outbox
+    key of the POST carrying it; `sent_at` when the LRS accepted it. A person's export lists these.
     """
 
     id: str = Field(primary_key=True, max_length=36)
+    key: str = Field(max_length=300, unique=True)  # the event, e.g. "completed:step:12"
     user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     verb: str = Field(max_length=20)
     object: str = Field(max_length=2000)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy import String, cast, exists, literal, true
 from sqlmodel import Session, col, select
 
 from bot.config import XapiConfig
@@ -39,6 +40,7 @@ from storage.models import (
     Question,
     Rating,
     StepProgress,
+    XapiStatement,
 )
 
 VERSION = "1.0.3"
@@ -89,11 +91,12 @@ def timestamp(when: dt.datetime) -> str:
 # ---- events from stored rows ------------------------------------------------------------------
 
 
-def events_since(*, session: Session, since: dt.datetime | None, now: dt.datetime) -> list[Event]:
-    """Every event at or after `since` (all of them when None), plus every shared takeaway.
+def unrecorded_events(*, session: Session, now: dt.datetime, since: dt.datetime | None = None) -> list[Event]:
+    """Every event whose statement is not recorded yet (at or after `since` when given).
 
-    A takeaway's share is not timestamped where it is stored, so each sweep lists all of them
-    (few) and the ones not yet recorded are stamped with the sweep's time.
+    Rows are matched against recorded statements by event key in SQL, not by a time watermark, so
+    a row committed late, or stamped by another clock, is still found. A takeaway's share is not
+    timestamped where it is stored, so its statement is stamped with the sweep's time (`now`).
     """
     events: list[Event] = []
     events += _questions(session, since)
@@ -104,12 +107,28 @@ def events_since(*, session: Session, since: dt.datetime | None, now: dt.datetim
     return events
 
 
+def _key(*parts: Any) -> Any:
+    """An event key built in SQL ("asked:question:" || id …), to match against recorded keys."""
+    expression: Any = literal("", String)
+    for part in parts:
+        expression = expression + (literal(part, String) if isinstance(part, str) else cast(part, String))
+    return expression
+
+
+def _new(key: Any) -> Any:
+    return ~exists().where(col(XapiStatement.key) == key)
+
+
 def _after(column: Any, since: dt.datetime | None) -> Any:
-    return True if since is None else col(column) >= since
+    return true() if since is None else col(column) >= since
 
 
 def _questions(session: Session, since: dt.datetime | None) -> Iterable[Event]:
-    query = select(Question).where(col(Question.user_id).is_not(None), _after(Question.asked_at, since))
+    query = select(Question).where(
+        col(Question.user_id).is_not(None),
+        _after(Question.asked_at, since),
+        _new(_key("asked:question:", Question.id)),
+    )
     for q in session.exec(query):
         assert q.id is not None and q.user_id is not None
         result = {"success": bool(q.answered)}
@@ -125,6 +144,7 @@ def _answers(session: Session, since: dt.datetime | None) -> Iterable[Event]:
             col(Question.answered).is_(True),
             col(Question.user_id).is_not(None),
             _after(AnswerShown.shown_at, since),
+            _new(_key("answered:question:", Question.id, ":", AnswerShown.content_id)),
         )
     )
     for shown, q in session.exec(query):
@@ -150,24 +170,29 @@ def _steps(session: Session, since: dt.datetime | None, now: dt.datetime) -> Ite
         query = (
             select(StepProgress, Enrolment)
             .join(Enrolment, col(Enrolment.id) == col(StepProgress.enrolment_id))
-            .where(col(column).is_not(None), _after(column, since))
+            .where(
+                col(column).is_not(None),
+                _after(column, since),
+                _new(_key(f"{verb}:step:", StepProgress.id)),
+            )
         )
         for progress, enrolment in session.exec(query):
-            at = getattr(progress, column.key)
-            result = {"completion": True} if verb == "completed" else {}
             yield Event(
                 verb,
                 f"{verb}:step:{progress.id}",
                 enrolment.user_id,
-                at,
+                getattr(progress, column.key),
                 content_id=progress.content_id,
                 pathway_id=enrolment.pathway_id,
-                result=result,
             )
     shared = (
         select(StepProgress, Enrolment)
         .join(Enrolment, col(Enrolment.id) == col(StepProgress.enrolment_id))
-        .where(col(StepProgress.share_with_manager).is_(True), col(StepProgress.takeaway).is_not(None))
+        .where(
+            col(StepProgress.share_with_manager).is_(True),
+            col(StepProgress.takeaway).is_not(None),
+            _new(_key("shared:step:", StepProgress.id)),
+        )
     )
     for progress, enrolment in session.exec(shared):
         yield Event(
@@ -182,10 +207,12 @@ def _steps(session: Session, since: dt.datetime | None, now: dt.datetime) -> Ite
 
 
 def _ratings(session: Session, since: dt.datetime | None) -> Iterable[Event]:
-    for rating in session.exec(select(Rating).where(_after(Rating.updated_at, since))):
+    """A rating, and each change to its scores (a person rating again with other scores)."""
+    key = _key("rated:rating:", Rating.id, ":", Rating.role_relevance, ":", Rating.strategic_clarity)
+    for rating in session.exec(select(Rating).where(_after(Rating.updated_at, since), _new(key))):
         yield Event(
             "rated",
-            f"rated:rating:{rating.id}:{timestamp(rating.updated_at)}",
+            f"rated:rating:{rating.id}:{rating.role_relevance}:{rating.strategic_clarity}",
             rating.user_id,
             rating.updated_at,
             content_id=rating.content_id,
@@ -194,11 +221,12 @@ def _ratings(session: Session, since: dt.datetime | None) -> Iterable[Event]:
 
 
 def _verdicts(session: Session, since: dt.datetime | None) -> Iterable[Event]:
-    """Helpful / Not helpful on an answer (1-5 ratings live in the rating table)."""
+    """Helpful / Not helpful on an answer, and a change of mind (1-5 ratings live in the rating table)."""
     query = select(Feedback).where(
         col(Feedback.verdict).in_(("helpful", "not_helpful")),
         col(Feedback.user_id).is_not(None),
         _after(Feedback.created_at, since),
+        _new(_key("rated:feedback:", Feedback.id, ":", Feedback.verdict)),
     )
     for feedback in session.exec(query):
         assert feedback.user_id is not None
@@ -262,7 +290,7 @@ class StatementBuilder:
         self.base = config.iri_base
 
     def rows(self, session: Session, events: Sequence[Event]) -> list[dict[str, Any]]:
-        """One `xapistatement` row (id, user_id, verb, object, timestamp, statement) per event."""
+        """One `xapistatement` row (id, key, user_id, verb, object, timestamp, statement) per event."""
         found = _lookups(session, events)
         rows = []
         for event in events:
@@ -270,6 +298,7 @@ class StatementBuilder:
             rows.append(
                 {
                     "id": statement["id"],
+                    "key": event.key,
                     "user_id": event.user_id,
                     "verb": event.verb,
                     "object": statement["object"]["id"],

@@ -1,9 +1,9 @@
-"""The sweep: record statements for events since the last sweep, then batch them into the outbox.
+"""The sweep: record a statement for every learning event not recorded yet, then batch them into the outbox.
 
-Handlers stay as they are: the sweep reads what they stored. It starts a day before the newest
-statement already recorded (so a row committed late is still seen), skips events whose
-statement id is already recorded, and puts statements into outbox rows of `batch_size` each,
-platform and kind "xapi", delivered by the xAPI sender like any other message.
+Handlers stay as they are: the sweep reads what they stored, matching rows to recorded
+statements by event key (so nothing is missed, whenever a row was committed), and puts
+unbatched statements into outbox rows of `batch_size` each, platform and kind "xapi",
+delivered by the xAPI sender like any other message.
 """
 
 from __future__ import annotations
@@ -18,20 +18,11 @@ from sqlmodel import Session
 from bot.config import AppConfig
 from bot.events import ConversationRef
 from bot.markup import Text, to_json
-from nudges.clock import as_utc
-from nudges.xapi.statements import StatementBuilder, events_since, statement_id
+from nudges.xapi.statements import StatementBuilder, unrecorded_events
 from storage.outbox import enqueue
-from storage.xapi import (
-    assign_batch,
-    known_ids,
-    latest_timestamp,
-    record_statements,
-    statements_between,
-    unbatched,
-)
+from storage.xapi import assign_batch, record_statements, statements_between, unbatched
 
 PLATFORM = KIND = "xapi"
-OVERLAP = dt.timedelta(days=1)
 LRS = ConversationRef(PLATFORM, "", "lrs")
 
 
@@ -50,9 +41,7 @@ class SweepResult:
 def sweep(*, session: Session, config: AppConfig, now: dt.datetime) -> SweepResult:
     """Record statements for new events and queue every unbatched statement for the LRS."""
     result = SweepResult()
-    latest = latest_timestamp(session=session)
-    since = None if latest is None else as_utc(latest) - OVERLAP
-    rows = new_statements(session=session, config=config, since=since, now=now)
+    rows = new_statements(session=session, config=config, now=now)
     if rows:
         record_statements(session=session, rows=rows)
         result.recorded.update(row["verb"] for row in rows)
@@ -61,15 +50,11 @@ def sweep(*, session: Session, config: AppConfig, now: dt.datetime) -> SweepResu
 
 
 def new_statements(
-    *, session: Session, config: AppConfig, since: dt.datetime | None, now: dt.datetime
+    *, session: Session, config: AppConfig, now: dt.datetime, since: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Statement rows for events since `since` whose statements are not recorded yet."""
-    events = events_since(session=session, since=since, now=now)
-    base = config.xapi.iri_base
-    ids = {event.key: statement_id(base, event.key) for event in events}
-    known = known_ids(session=session, ids=ids.values())
-    fresh = [event for event in events if ids[event.key] not in known]
-    return StatementBuilder(config.xapi).rows(session, fresh)
+    """Statement rows for events (since `since`, when given) whose statements are not recorded yet."""
+    events = unrecorded_events(session=session, now=now, since=since)
+    return StatementBuilder(config.xapi).rows(session, events)
 
 
 def queue_batches(*, session: Session, config: AppConfig, now: dt.datetime) -> int:
@@ -95,5 +80,5 @@ def export(
 ) -> list[dict[str, Any]]:
     """The statements for events since `since`: as recorded (what the LRS got), plus any not yet recorded."""
     stored = [row.statement for row in statements_between(session=session, since=since)]
-    fresh = [row["statement"] for row in new_statements(session=session, config=config, since=since, now=now)]
+    fresh = [row["statement"] for row in new_statements(session=session, config=config, now=now, since=since)]
     return sorted(stored + fresh, key=lambda s: (s["timestamp"], s["id"]))

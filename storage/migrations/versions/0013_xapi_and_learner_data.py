@@ -19,6 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "xapistatement",
         sa.Column("id", sa.String(length=36), primary_key=True),
+        sa.Column("key", sa.String(length=300), nullable=False, unique=True),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("person.id"), nullable=True),
         sa.Column("verb", sa.String(length=20), nullable=False),
         sa.Column("object", sa.String(length=2000), nullable=False),
