@@ -9,19 +9,34 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlmodel import Session
+
 from bot.app import LearnBot
 from bot.report.model import Report, Table
 from bot.report.render import Written, write_report
 from bot.report.sections import build_report
 
 
-def make_report(*, bot: LearnBot, days: int, folder: Path, until: dt.datetime | None = None) -> Written:
-    """Compute the report for the `days` before `until` (default now) and write it into `folder`."""
+def make_report(
+    *,
+    bot: LearnBot,
+    days: int,
+    folder: Path,
+    until: dt.datetime | None = None,
+    session: Session | None = None,
+) -> Written:
+    """Compute the report for the `days` before `until` (default now) and write it into `folder`.
+
+    In `session` when given (a chat command's own transaction), else in a session of its own.
+    """
     if days < 1:
         raise ValueError(f"the report period must be at least 1 day, not {days}")
     end = until or bot.clock.now()
-    with bot.session() as session:
-        report = build_report(bot=bot, session=session, since=end - dt.timedelta(days=days), until=end)
+    since = end - dt.timedelta(days=days)
+    if session is not None:
+        return write_report(build_report(bot=bot, session=session, since=since, until=end), folder)
+    with bot.session() as own:
+        report = build_report(bot=bot, session=own, since=since, until=end)
     return write_report(report, folder)
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.app import LearnBot
 from bot.report.model import Chart, Column, Report, Table
+from bot.report.render import show
 from nudges.kinds import personal_names
 from storage import analytics
 
@@ -33,7 +34,7 @@ def build_report(*, bot: LearnBot, session: Session, since: dt.datetime, until: 
         raise ValueError(f"the report period must start before it ends (since {since}, until {until})")
     review_after = bot.config.content.review_after_days
     period = f"{since:%d %b %Y} to {(until - dt.timedelta(seconds=1)):%d %b %Y}"
-    kinds = [k for k in personal_names() if k not in NOT_LEARNING_NUDGES]
+    kinds = learning_nudge_kinds()
     week = weekly_active(session, since, until, period)
     questions = question_table(session, since, until, period)
     nudges = analytics.nudge_responses(session=session, since=since, until=until, kinds=kinds)
@@ -511,3 +512,24 @@ def pulse_table(session: Session, since: dt.datetime, until: dt.datetime, period
 
 def _distribution(counts: dict[int, int] | None) -> str | None:
     return " / ".join(str(counts.get(score, 0)) for score in range(1, 6)) if counts else None
+
+
+# ---- the admins' Home ------------------------------------------------------------------------
+
+
+def learning_nudge_kinds() -> list[str]:
+    """The personal outbox kinds that are learning nudges (their answers are the nudge response rate)."""
+    return [kind for kind in personal_names() if kind not in NOT_LEARNING_NUDGES]
+
+
+def home_figures(*, session: Session, now: dt.datetime) -> tuple[tuple[str, str], ...]:
+    """Headline figures from the report for an admin's Home, as (label, shown value) pairs."""
+    week, month = now - dt.timedelta(days=7), now - dt.timedelta(days=30)
+    nudged = analytics.nudge_responses(session=session, since=month, until=now, kinds=learning_nudge_kinds())
+    median = analytics.learning_to_applying(session=session, since=month, until=now).median
+    return (
+        ("Active learners (7 days)", str(analytics.active_learners(session=session, since=week, until=now))),
+        ("Nudges answered (30 days)", show(analytics.rate(nudged.responded, nudged.learners_nudged), "rate")),
+        ("Days to apply (median, 30 days)", show(median, "days")),
+        ("Full report", "type report in a DM with me"),
+    )
