@@ -16,7 +16,7 @@ from sqlmodel import Session
 from bot.access import ADMINS_ONLY, IN_PRIVATE, Caller, identify_caller
 from bot.app import LearnBot
 from bot.events import Action, Announcement, Catalogue, ConversationRef, HomeView, Incoming, Reply, Who
-from handlers import admin, campaigns, nudges
+from handlers import admin, campaigns, nudges, report
 from handlers.answer import answer_question
 from handlers.browse import browse
 from handlers.commands import GAPS_ADMINS_ONLY, show_gaps, show_help
@@ -113,6 +113,7 @@ class Router:
             said = incoming.text.strip().lower().lstrip("/")
             paged = show_gaps if gaps_command(said) is not None else None  # `gaps 2`
             privileged = ADMIN_COMMANDS.get(said) or paged or admin.match(incoming)
+            privileged = privileged or (report.write_report if report.match(incoming) else None)
             if privileged is not None and (said in ADMIN_COMMANDS or paged) and not caller.is_admin:
                 return [Reply(text=GAPS_ADMINS_ONLY)]
             if privileged is not None and caller.is_admin:

@@ -7,6 +7,7 @@ from sqlmodel import Session
 from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import HomeView, PathwayProgress, RecentAnswer
+from bot.report.sections import home_figures
 from handlers.gaps import current_clusters, home_line
 from storage.content import get_content
 from storage.enrolments import completed_steps, count_active_enrolments, enrolments_for
@@ -61,6 +62,7 @@ def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
             ("Found helpful", _percent(numbers["helpful"], numbers["verdicts"])),
             ("Learners on pathways", str(count_active_enrolments(session=session))),
         )
+        headline += home_figures(session=session, now=bot.clock.now())  # from the L&D report
         clusters = current_clusters(session=session, bot=bot)  # open gap clusters, most asked first
         gaps, gaps_total = tuple(home_line(c) for c in clusters[:HOME_GAPS]), len(clusters)
     return HomeView(
