@@ -145,6 +145,24 @@ class Action:
 
 
 @dataclass(frozen=True)
+class LessonDraft:
+    """A chat message an expert saves as a micro-lesson (a platform form or a chat command): structured.
+
+    `url` links back to the original message; `channel_id` / `message_id` say where it was.
+    """
+
+    title: str
+    summary: str
+    pillar: str | None = None
+    impact: str | None = None
+    skills: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    url: str | None = None
+    channel_id: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Announcement:
     """A campaign as an L&D admin fills it in (chat command or a platform form): structured, never re-parsed.
 
@@ -181,6 +199,8 @@ class AnswerCard:
     duration_minutes: int | None = None
     url: str | None = None
     confidence: float = 0.0
+    curated_by: str | None = None  # the expert who saved it from chat
+    validated_by: int = 0  # colleagues (not the curator) who found the curated lesson helpful
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,23 @@ from sqlmodel import Session
 
 from bot.access import ADMINS_ONLY, IN_PRIVATE, Caller, identify_caller
 from bot.app import LearnBot
-from bot.events import Action, Announcement, Catalogue, ConversationRef, HomeView, Incoming, Reply, Who
+from bot.events import (
+    Action,
+    Announcement,
+    Catalogue,
+    ConversationRef,
+    HomeView,
+    Incoming,
+    LessonDraft,
+    Reply,
+    Who,
+)
 from handlers import admin, campaigns, nudges, report
 from handlers.answer import answer_question
 from handlers.browse import browse
 from handlers.commands import GAPS_ADMINS_ONLY, show_gaps, show_help
+from handlers.curation import match as curation_command
+from handlers.curation import save_lesson
 from handlers.feedback import on_feedback
 from handlers.gaps import gaps_command, on_gaps_page, on_gaps_send
 from handlers.home import home_view
@@ -29,6 +41,7 @@ from handlers.pathway_add import add_to_pathway, join_pathway
 from handlers.pulse import on_pulse
 from handlers.rating import on_rate, on_skip_comment, pending_comment, save_comment
 from handlers.sme import ask_experts
+from handlers.why import match as why_command
 from storage.events import first_delivery
 from storage.people import remember_reference
 
@@ -116,10 +129,14 @@ class Router:
             privileged = privileged or (report.write_report if report.match(incoming) else None)
             if privileged is not None and (said in ADMIN_COMMANDS or paged) and not caller.is_admin:
                 return [Reply(text=GAPS_ADMINS_ONLY)]
+            privileged = privileged or why_command(incoming)  # `why`, `why LESSON: …` (admins only)
             if privileged is not None and caller.is_admin:
                 if not incoming.is_direct:
                     return [Reply(text=IN_PRIVATE, ephemeral=True)]
                 return privileged(incoming, session=session, bot=bot, caller=caller)
+            curate = curation_command(incoming)  # `save lesson: …` (experts only; says so to others)
+            if curate is not None:
+                return curate(incoming, session=session, bot=bot, caller=caller)
             command = COMMANDS.get(said)
             if command is not None:
                 return command(incoming, session=session, bot=bot, caller=caller)
@@ -146,6 +163,17 @@ class Router:
             if not caller.is_admin:
                 return [Reply(text=ADMINS_ONLY)]
             return admin.announce_campaign(announcement, session=session, bot=self.bot, caller=caller)
+
+    def on_curate(self, who: Who, draft: LessonDraft) -> list[Reply]:
+        """A message saved as a micro-lesson from a platform's form: experts (SMEs, admins) only."""
+        with self.bot.session() as session:
+            caller = self._caller(session, who)
+            return save_lesson(draft, session=session, bot=self.bot, caller=caller, platform=who.platform)
+
+    def is_expert(self, who: Who) -> bool:
+        """Whether this person may save messages as lessons (an SME or an admin)."""
+        with self.bot.session() as session:
+            return self._caller(session, who).is_sme
 
     def on_contact(self, who: Who, reach: ConversationRef) -> None:
         """Someone opened learnbot (a Home tab, an app install): remember how to reach them."""

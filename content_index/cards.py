@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from bot.events import AnswerCard
+from storage.curation import CURATED_SOURCE, curator_name, validations
 from storage.models import ContentItem
 
 SUMMARY_LIMIT = 240
@@ -16,7 +19,25 @@ def short_summary(item: ContentItem) -> str:
     return text[:SUMMARY_LIMIT].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
 
 
-def card_for(item: ContentItem, *, pillar_name: str | None, confidence: float) -> AnswerCard:
+def curation_note(card: AnswerCard) -> str | None:
+    """The line under a lesson saved from chat (Curated by Maria · validated by 4 colleagues), else None."""
+    if not card.curated_by:
+        return None
+    note = f"Curated by {card.curated_by}"
+    if card.validated_by:
+        note += f" · validated by {card.validated_by} colleague{'s' if card.validated_by != 1 else ''}"
+    return note
+
+
+def card_for(
+    item: ContentItem, *, pillar_name: str | None, confidence: float, session: Session | None = None
+) -> AnswerCard:
+    """The card; with a session, a lesson curated from chat also says who curated it and how many
+    colleagues found it helpful."""
+    curated_by, validated_by = None, 0
+    if session is not None and item.source == CURATED_SOURCE:
+        curated_by = curator_name(session=session, content_id=item.id) or "an expert"
+        validated_by = validations(session=session, content_ids=[item.id]).get(item.id, 0)
     return AnswerCard(
         content_id=item.id,
         title=item.title,
@@ -26,4 +47,6 @@ def card_for(item: ContentItem, *, pillar_name: str | None, confidence: float) -
         duration_minutes=item.duration_minutes,
         url=item.url,
         confidence=confidence,
+        curated_by=curated_by,
+        validated_by=validated_by,
     )

@@ -7,7 +7,9 @@ keeps its place for "situation behaviour impact". Votes fade with a half-life of
 multiplier per lesson is 1 + MAX_DEMOTION * tanh(net / VOTE_SCALE) for a net "Not helpful" (one vote
 about -30%, three about -65%, never below 0.3, so the lesson stays in the list and recovers as votes
 fade or others find it helpful), and 1 + MAX_PROMOTION * tanh(...) for a net "Helpful" (at most +30%).
-Completions add a small question-independent promotion (at most +5%).
+Completions add a small question-independent promotion (at most +5%), and so does peer validation of a
+lesson curated from chat: distinct colleagues, not the curator, who found it helpful (at most +10%, full
+from `VALIDATIONS_FOR_FULL_EFFECT` colleagues on).
 
 `FeedbackSignals` is pure (no database); `load_signals` builds it from storage and `record` keeps it
 current in memory when someone clicks.
@@ -25,6 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from content_index.search import analyze
+from storage.curation import validations
 from storage.models import Feedback, Question, StepProgress
 
 SIMILAR = 0.4  # questions sharing less than this share of their terms do not affect each other
@@ -34,6 +37,8 @@ VOTE_SCALE = 2.0
 HALF_LIFE_DAYS = 90.0
 COMPLETION_EFFECT = 0.05
 COMPLETIONS_FOR_FULL_EFFECT = 20
+VALIDATION_EFFECT = 0.1
+VALIDATIONS_FOR_FULL_EFFECT = 5
 VERDICT_VALUES = {"helpful": 1.0, "not_helpful": -1.0}
 
 
@@ -72,6 +77,7 @@ class FeedbackSignals:
     def __init__(self) -> None:
         self._votes: dict[str, dict[object, Vote]] = {}
         self._completions: dict[str, int] = {}
+        self._validations: dict[str, int] = {}  # curated lessons: distinct colleagues who found them helpful
         self._lock = threading.Lock()
         self.last_feedback_id = 0  # the highest stored Feedback id applied so far
 
@@ -94,8 +100,10 @@ class FeedbackSignals:
             .group_by(col(StepProgress.content_id))
         )
         counts = {content_id: int(count) for content_id, count in completions}
+        validated = validations(session=session)
         with self._lock:
             self._completions = counts
+            self._validations = validated
 
     def record(
         self,
@@ -136,6 +144,11 @@ class FeedbackSignals:
         with self._lock:
             self._completions[content_id] = self._completions.get(content_id, 0) + count
 
+    def set_validations(self, content_id: str, colleagues: int) -> None:
+        """How many colleagues (not the curator) found this curated lesson helpful."""
+        with self._lock:
+            self._validations[content_id] = colleagues
+
     def multipliers(self, query: str, doc_ids: Sequence[str]) -> dict[str, float]:
         """Score multipliers for the lessons among `doc_ids` that have votes or completions."""
         terms = frozenset(analyze(query))
@@ -144,7 +157,8 @@ class FeedbackSignals:
         with self._lock:
             for doc_id in doc_ids:
                 votes, done = self._votes.get(doc_id), self._completions.get(doc_id, 0)
-                if not votes and not done:
+                peers = self._validations.get(doc_id, 0)
+                if not votes and not done and not peers:
                     continue
                 net = sum(
                     _similarity(terms, v.terms) * v.value * _decay(now, v.at) for v in (votes or {}).values()
@@ -153,6 +167,8 @@ class FeedbackSignals:
                 if done:
                     share = math.log1p(done) / math.log1p(COMPLETIONS_FOR_FULL_EFFECT)
                     factor *= 1.0 + COMPLETION_EFFECT * min(1.0, share)
+                if peers:
+                    factor *= 1.0 + VALIDATION_EFFECT * min(1.0, peers / VALIDATIONS_FOR_FULL_EFFECT)
                 if factor != 1.0:
                     result[doc_id] = factor
         return result

@@ -28,6 +28,8 @@ from content_index.sources.csv_catalogue import read_csv_catalogue
 from content_index.sources.lms_packages import read_lms_packages
 from content_index.sources.markdown import read_markdown_folder
 from storage.content import all_content, deactivate, upsert_item
+from storage.curation import CURATED_SOURCE
+from storage.overlays import apply_all_overlays
 from storage.source_state import save_state
 
 PROGRESS_MIN_FILES = 200
@@ -197,6 +199,8 @@ def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> Inde
     for row in stored.values():
         if not row.active or row.id in seen or row.source in scan.failed_sources:
             continue
+        if row.source == CURATED_SOURCE:  # saved from chat by an expert: no source file to follow
+            continue
         if row.source in incremental and row.id not in removed:
             continue  # an incremental source names what it removed; the rest did not change
         if not _protected(row.location, scan.problems):
@@ -204,4 +208,5 @@ def apply_scan(*, session: Session, config: AppConfig, scan: ScanResult) -> Inde
             summary.deactivated += 1
     for name, (delta_link, data) in (scan.states if isinstance(scan, IndexScan) else {}).items():
         save_state(session=session, name=name, delta_link=delta_link, data=data)
+    apply_all_overlays(session=session)  # admins' pillar / impact edits outlive the source
     return summary

@@ -83,7 +83,8 @@ def answer_card(
     )
     item = get_content(session=session, content_id=hits[0].id)
     assert item is not None and recorded.id is not None
-    card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=hits[0].confidence)
+    pillar = bot.pillar_names.get(item.pillar or "")
+    card = card_for(item, pillar_name=pillar, confidence=hits[0].confidence, session=session)
     return Reply(card=card, buttons=feedback_buttons(recorded.id, item.id))
 
 

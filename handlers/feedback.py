@@ -72,7 +72,10 @@ def on_feedback(action: Action, *, session: Session, bot: LearnBot, caller: Call
         item = get_content(session=session, content_id=row.content_id)
         if row.content_id in later and item is not None and item.active:
             card = card_for(
-                item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=row.confidence
+                item,
+                pillar_name=bot.pillar_names.get(item.pillar or ""),
+                confidence=row.confidence,
+                session=session,
             )
             buttons = feedback_buttons(question_id, item.id) + experts
             return [Reply(text=THANKS_MISS, card=card, buttons=buttons)]

@@ -45,7 +45,8 @@ def on_not_sure(action: Action, *, session: Session, bot: LearnBot, caller: Call
     question.answered = True  # the asker found their lesson: no longer a content gap
     session.add(question)
     bot.note_feedback(feedback, session=session)  # ranks the next similar question at once
-    card = card_for(item, pillar_name=bot.pillar_names.get(item.pillar or ""), confidence=question.confidence)
+    pillar = bot.pillar_names.get(item.pillar or "")
+    card = card_for(item, pillar_name=pillar, confidence=question.confidence, session=session)
     return [
         Reply(text=PICKED, card=card, replace_message=True, buttons=follow_up_buttons(parsed[0], item.id))
     ]

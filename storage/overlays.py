@@ -38,7 +38,7 @@ def set_overlay(
     session.add(overlay)
     item = session.get(ContentItem, content_id)
     if item is not None:
-        apply_overlay(session=session, item=item, overlay=overlay, now=now)
+        apply_overlay(session=session, item=item, overlay=overlay)  # real time moves `updated_at`
     return overlay
 
 

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from bot.events import Action, AnswerCard, Button, ConversationRef, HomeView, Incoming, Reply, Who
 from bot.markup import spans_of
 from bot.router import Router
+from content_index.cards import curation_note
 from nudges.clock import Clock, ManualClock, parse_when
 from nudges.outbox import MemorySender
 
@@ -65,6 +66,8 @@ def render_card(card: AnswerCard) -> list[str]:
         lines.append(f"Why it matters: {why}")
     if card.url:
         lines.append(card.url)
+    if curation_note(card):
+        lines.append(curation_note(card) or "")
     return lines
 
 

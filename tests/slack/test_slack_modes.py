@@ -191,6 +191,7 @@ def test_the_manifest_declares_everything_the_app_listens_to() -> None:
     import yaml
 
     from bot.adapters import slack
+    from bot.adapters.slack.manifest import SAVE_LESSON_SHORTCUT
 
     manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
     features, settings = manifest["features"], manifest["settings"]
@@ -199,6 +200,7 @@ def test_the_manifest_declares_everything_the_app_listens_to() -> None:
     assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
         ("message", slack.SHORTCUT),
         ("global", slack.CAMPAIGN_SHORTCUT),
+        ("message", SAVE_LESSON_SHORTCUT),
     ]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
     assert {"app_mention", "message.im", "app_home_opened", "message.channels"} <= set(

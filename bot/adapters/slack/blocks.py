@@ -11,6 +11,7 @@ from typing import Any
 from bot.adapters.slack.mrkdwn import clip, inert, link, mention, render, safe_url
 from bot.events import AnswerCard, Button, Reply
 from bot.markup import Text, bold
+from content_index.cards import curation_note
 
 Block = dict[str, Any]
 
@@ -67,6 +68,8 @@ def card_blocks(card: AnswerCard, prefix: str = "lb_card") -> list[Block]:
         facts.append(f":stopwatch: {card.duration_minutes} min")
     if safe_url(card.url):
         facts.append(link(card.url, "Open the lesson"))
+    if curation_note(card):
+        facts.append(inert(curation_note(card) or ""))
     if facts:
         blocks.append(context(" · ".join(facts), f"{prefix}_facts"))
     return blocks

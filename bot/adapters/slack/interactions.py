@@ -4,7 +4,7 @@ Every listener acks at once and queues the work (`work`); an overloaded process 
 A click becomes a neutral `Action` for the router, and its replies
 update the clicked message (or go to the DM, from Home). The 'Announce a pathway' form opens
 for admins only (the router says who is one) and its submission reaches the router as an
-`Announcement`; what is wrong in it is shown in the form.
+`Announcement`; what is wrong in it is shown in the form. 'Save as micro-lesson' lives in `curation`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack import delivery, forms, surfaces, views
 from bot.adapters.slack.blocks import ACTION_PREFIX, action_name
+from bot.adapters.slack.curation import LessonShortcut
 from bot.adapters.slack.delivery import Place
 from bot.adapters.slack.manifest import CAMPAIGN_SHORTCUT, PLATFORM
 from bot.adapters.slack.people import People, reach
@@ -50,6 +51,7 @@ class Interactions:
         app.view(views.BROWSE_CALLBACK)(self.on_browse_submit)
         app.shortcut(CAMPAIGN_SHORTCUT)(self.on_campaign_shortcut)
         app.view(forms.CALLBACK)(self.on_campaign_submit)
+        LessonShortcut(self.router, self.people, self.work).register(app)  # 'Save as micro-lesson'
 
     def on_button(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """One of our buttons, on a message or the Home tab: acked at once; the router decides, we render."""

@@ -12,6 +12,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 COMMAND = "/learn"
 SHORTCUT = "find_lesson"  # message shortcut: find a lesson for this message
 CAMPAIGN_SHORTCUT = "lb_new_campaign"  # global shortcut: the 'Announce a pathway' form
+SAVE_LESSON_SHORTCUT = "save_lesson"  # message shortcut: an expert saves the message as a micro-lesson
 SCOPES = [
     "app_mentions:read",
     "channels:history",
