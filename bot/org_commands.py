@@ -87,7 +87,7 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     at = _when(args.at) if args.at else host.clock.now()
     host.clock = ManualClock(at)
     try:
-        result = scan(host, settings, now=at)
+        result = scan(host, settings, now=at, source=args.source)
     except (ScanError, RosterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -148,6 +148,7 @@ def add_commands(commands: Any, settings_for: Callable[[argparse.Namespace], Set
     ones_commands = ones.add_subparsers(dest="one_on_ones_command", required=True, metavar="COMMAND")
     scan = ones_commands.add_parser("scan", help=cmd_scan.__doc__, description=cmd_scan.__doc__)
     scan.add_argument("--at", help="act as if it were this time, e.g. 2026-12-01T09:00:00Z")
+    scan.add_argument("--source", choices=["graph", "roster"], help="override app.yaml's one_on_ones.source")
     scan.add_argument(
         "--json", action="store_true", help='print one object: {"meetings": [...], "prompts_queued": N}'
     )

@@ -76,7 +76,8 @@ def apply_org(
         key = _key(entry.email)
         person = people.get(key)
         if person is None:
-            person = Person(email=key, display_name=entry.name, created_at=now)
+            person = Person(email=key, created_at=now)
+            _update(person, entry)
             session.add(person)
             people[key] = person
             result.added += 1

@@ -67,14 +67,20 @@ def window_from(now: dt.datetime, lookahead_days: int) -> tuple[dt.datetime, dt.
     return start, start + dt.timedelta(days=lookahead_days)
 
 
-def scan(host: Host, settings: Settings | None, *, now: dt.datetime | None = None) -> ScanResult:
-    """Read the 1:1s for the next `lookahead_days` from `now` (default: the host's clock) and store them."""
+def scan(
+    host: Host, settings: Settings | None, *, now: dt.datetime | None = None, source: str | None = None
+) -> ScanResult:
+    """Read the 1:1s for the next `lookahead_days` from `now` (default: the host's clock) and store them.
+
+    `source` (graph or roster) overrides app.yaml's `one_on_ones.source`.
+    """
     config = host.config.one_on_ones
-    if config.source == "off":
+    chosen = source or config.source
+    if chosen == "off":
         raise ScanError("one_on_ones.source is off in app.yaml: set it to graph or roster")
     window = window_from(now or host.clock.now(), config.lookahead_days)
-    result = ScanResult(source=config.source, window=window)
-    if config.source == "roster":
+    result = ScanResult(source=chosen, window=window)
+    if chosen == "roster":
         from nudges.calendars import roster
 
         if not config.roster:

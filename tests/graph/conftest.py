@@ -65,7 +65,7 @@ def acme_users() -> tuple[list[dict], dict[str, str]]:
 
 
 def acme_calendars() -> dict[str, list[dict]]:
-    """Maria's calendar holds every case; the 1:1s to find are Sam's and Priya's weekly ones, Ana's with Dana."""
+    """Maria's calendar holds every case; to find: Sam's, Priya's, Leo's in a room, Ana's with Dana."""
     maria = [
         # the weekly 1:1 with Sam, Maria organising: Tuesdays 10:00 (two fall in the window, one after it)
         *weekly("sam-series", first=at(8, 10), weeks=3, organizer=MARIA, attendees=[attendee(SAM)]),
@@ -126,7 +126,9 @@ EXPECTED = {
 def fake_graph() -> Iterator[FakeGraph]:
     users, managers = acme_users()
     yield from serving(
-        FakeGraph(users=users, managers=managers, calendars=acme_calendars(), forbidden={"u-omar"}, page_size=3)
+        FakeGraph(
+            users=users, managers=managers, calendars=acme_calendars(), forbidden={"u-omar"}, page_size=3
+        )
     )
 
 

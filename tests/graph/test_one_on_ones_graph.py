@@ -13,7 +13,7 @@ from nudges.calendars import scan
 from nudges.org_sync import sync_org
 from storage.models import Meeting
 from tests.graph.conftest import EXPECTED, MARIA, NOW, SAM, at
-from tests.graph.fake_graph import Fault, FakeGraph, attendee, event
+from tests.graph.fake_graph import FakeGraph, Fault, attendee, event
 
 
 def found(result) -> set[tuple[str, str, str]]:  # noqa: ANN001 - a ScanResult
@@ -26,7 +26,10 @@ def stored(host: OrgHost) -> dict[str, Meeting]:
 
 
 def test_exactly_the_one_on_ones_are_found_across_pages_and_a_refusal_is_reported_once(
-    db_url: str, make_host: Callable[..., OrgHost], graph_settings: Callable[..., Settings], fake_graph: FakeGraph
+    db_url: str,
+    make_host: Callable[..., OrgHost],
+    graph_settings: Callable[..., Settings],
+    fake_graph: FakeGraph,
 ) -> None:
     host, settings = make_host(db_url), graph_settings(db_url)
     sync_org(host, settings)
@@ -49,7 +52,10 @@ def test_exactly_the_one_on_ones_are_found_across_pages_and_a_refusal_is_reporte
 
 
 def test_throttling_and_unavailability_are_retried_after_retry_after(
-    db_url: str, make_host: Callable[..., OrgHost], graph_settings: Callable[..., Settings], fake_graph: FakeGraph
+    db_url: str,
+    make_host: Callable[..., OrgHost],
+    graph_settings: Callable[..., Settings],
+    fake_graph: FakeGraph,
 ) -> None:
     host, settings = make_host(db_url), graph_settings(db_url)
     sync_org(host, settings)
@@ -61,15 +67,20 @@ def test_throttling_and_unavailability_are_retried_after_retry_after(
     result = scan(host, settings)
 
     assert found(result) == EXPECTED
-    assert result.problems == ["Microsoft Graph refused to let learnbot read the calendars of 1 manager(s) "
-                               "(omar@acme.example) (HTTP 403): the app registration needs the application "
-                               "permission Calendars.Read, with admin consent"]
+    assert result.problems == [
+        "Microsoft Graph refused to let learnbot read the calendars of 1 manager(s) "
+        "(omar@acme.example) (HTTP 403): the app registration needs the application "
+        "permission Calendars.Read, with admin consent"
+    ]
     assert fake_graph.counts["/users/u-dana/calendarView"] == 2  # the 429, then its retry
     assert all(f.times == 0 for f in fake_graph.faults)
 
 
 def test_a_manager_graph_keeps_refusing_keeps_their_meetings_and_others_are_scanned(
-    db_url: str, make_host: Callable[..., OrgHost], graph_settings: Callable[..., Settings], fake_graph: FakeGraph
+    db_url: str,
+    make_host: Callable[..., OrgHost],
+    graph_settings: Callable[..., Settings],
+    fake_graph: FakeGraph,
 ) -> None:
     host, settings = make_host(db_url), graph_settings(db_url)
     sync_org(host, settings)
@@ -89,17 +100,30 @@ def test_a_manager_graph_keeps_refusing_keeps_their_meetings_and_others_are_scan
 
 
 def test_a_moved_meeting_moves_and_cancelled_or_vanished_ones_are_cancelled(
-    db_url: str, make_host: Callable[..., OrgHost], graph_settings: Callable[..., Settings], fake_graph: FakeGraph
+    db_url: str,
+    make_host: Callable[..., OrgHost],
+    graph_settings: Callable[..., Settings],
+    fake_graph: FakeGraph,
 ) -> None:
     host, settings = make_host(db_url), graph_settings(db_url)
     sync_org(host, settings)
     scan(host, settings)
     maria = fake_graph.calendars["u-maria"]
     moved = next(e for e in maria if e["id"] == "sam-series-occ-0")
-    moved.update(event("sam-series-occ-0", start=at(8, 11, 30), organizer=MARIA, attendees=[attendee(SAM)],
-                       kind="exception", series="sam-series"))
+    moved.update(
+        event(
+            "sam-series-occ-0",
+            start=at(8, 11, 30),
+            organizer=MARIA,
+            attendees=[attendee(SAM)],
+            kind="exception",
+            series="sam-series",
+        )
+    )
     next(e for e in maria if e["id"] == "priya-series-occ-0")["isCancelled"] = True
-    fake_graph.calendars["u-dana"] = [e for e in fake_graph.calendars["u-dana"] if e["id"] != "ana-series-occ-1"]
+    fake_graph.calendars["u-dana"] = [
+        e for e in fake_graph.calendars["u-dana"] if e["id"] != "ana-series-occ-1"
+    ]
 
     result = scan(host, settings, now=NOW + dt.timedelta(hours=1))
 
