@@ -43,7 +43,9 @@ def chart_svg(table: Table) -> str | None:
         for n, values in enumerate(series):
             offsets = [i - 0.4 + width * (n + 0.5) for i in range(len(labels))]
             draw = axes.barh if chart.horizontal else axes.bar
-            draw(offsets, values, width, label=names[chart.y[n]], color=COLOURS[n % len(COLOURS)])
+            bars = draw(offsets, values, width, label=names[chart.y[n]], color=COLOURS[n % len(COLOURS)])
+            for i, bar in enumerate(bars):
+                bar.set_gid(f"bar-{n}-{i}")  # one named element per bar: findable in the page
         ticks = list(range(len(labels)))
         value_axis = axes.xaxis if chart.horizontal else axes.yaxis
         if chart.horizontal:
