@@ -156,7 +156,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     )
     bot = open_bot(settings)
     registered = senders(settings, bot.clock, engine=bot.engine)
-    scheduler = NudgeScheduler(bot, registered)
+    scheduler = NudgeScheduler(bot, registered, settings=settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()

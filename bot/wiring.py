@@ -77,6 +77,6 @@ def start_nudges(host: Host, settings: Settings) -> NudgeScheduler:
     registered = senders(settings, host.clock, console=False, engine=host.engine)
     if isinstance(getattr(host, "senders", None), dict):
         host.senders.update(registered)  # type: ignore[attr-defined]  # so `nudges status` knows who is reachable
-    scheduler = NudgeScheduler(host, registered)
+    scheduler = NudgeScheduler(host, registered, settings=settings)
     scheduler.start()
     return scheduler

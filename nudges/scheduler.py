@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.config import AppConfig
+from bot.config import AppConfig, Settings
 from nudges import campaigns
 from nudges.clock import Clock, ManualClock, as_utc
 from nudges.kinds import KINDS
@@ -180,8 +180,10 @@ class NudgeScheduler:
         *,
         dispatch_seconds: float = DISPATCH_SECONDS,
         planner_seconds: float = PLANNER_SECONDS,
+        settings: Settings | None = None,
     ) -> None:
         self.host = host
+        self.settings = settings  # for Microsoft Graph (org sync, calendars); rosters need none
         self.senders = dict(senders)
         self.dispatcher = Dispatcher(host.engine, self.senders, host.clock)
         self.scheduler = BackgroundScheduler(
@@ -205,6 +207,13 @@ class NudgeScheduler:
         self.scheduler.add_job(
             job(self._housekeeping), IntervalTrigger(hours=HOUSEKEEPING_HOURS), id="housekeeping"
         )
+        if host.config.org.source != "off":
+            hours = host.config.org.sync_hours
+            self.scheduler.add_job(job(self.sync_org), IntervalTrigger(hours=hours), id="org-sync")
+        if host.config.one_on_ones.source != "off":
+            minutes = host.config.one_on_ones.scan_minutes
+            scan_every = IntervalTrigger(minutes=minutes)
+            self.scheduler.add_job(job(self.scan_one_on_ones), scan_every, id="one-on-ones-scan")
         self._passes = itertools.count(1)
         self._planned: tuple[dt.datetime, int] | None = None  # (clock time it planned at, pass number)
         self._dispatched = 0  # number of the last dispatcher pass that finished
@@ -213,6 +222,7 @@ class NudgeScheduler:
     def start(self) -> None:
         self.refresh_campaigns()
         self.scheduler.add_job(self._job(self._plan), id="planner-at-start")  # once, right away
+        self.scheduler.add_job(self._job(self._org_and_one_on_ones), id="org-at-start")
         self._unsubscribe = campaigns.on_change(self.campaigns_changed)
         self.scheduler.start()
 
@@ -315,6 +325,34 @@ class NudgeScheduler:
         except Exception:
             log.exception("campaign tick failed")
         self._dispatch()
+
+    def sync_org(self) -> None:
+        """The org chart from Graph or the roster (app.yaml `org`); a failure is logged, tried next time."""
+        from nudges.org_sync import sync_org
+
+        if self.host.config.org.source == "off":
+            return
+        try:
+            sync_org(self.host, self.settings)  # type: ignore[arg-type]  # the Host has config, clock, session
+        except Exception:
+            log.exception("org sync failed; tried again in %s hours", self.host.config.org.sync_hours)
+
+    def scan_one_on_ones(self) -> None:
+        """Managers' 1:1s from calendars or the roster into `meeting`, for the 1:1 prompt kind to plan."""
+        from nudges.calendars import scan
+
+        minutes = self.host.config.one_on_ones.scan_minutes
+        if self.host.config.one_on_ones.source == "off":
+            return
+        try:
+            scan(self.host, self.settings)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("1:1 scan failed; tried again in %s minutes", minutes)
+
+    def _org_and_one_on_ones(self) -> None:
+        """At start: the org chart first, then the 1:1s (which need it)."""
+        self.sync_org()
+        self.scan_one_on_ones()
 
     def _housekeeping(self) -> None:
         try:
