@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.app import LearnBot
 from bot.report.model import Report, Table
 from bot.report.render import Written, write_report
-from bot.report.sections import build_report
+from bot.report.sections import build_report, latest
 
 
 def make_report(
@@ -31,7 +31,7 @@ def make_report(
     """
     if days < 1:
         raise ValueError(f"the report period must be at least 1 day, not {days}")
-    end = until or bot.clock.now()
+    end = until or latest(bot.clock.now())
     since = end - dt.timedelta(days=days)
     if session is not None:
         return write_report(build_report(bot=bot, session=session, since=since, until=end), folder)

@@ -21,6 +21,7 @@ from bot.report.model import Chart, Column, Report, Table
 from bot.report.render import show
 from nudges.kinds import personal_names
 from storage import analytics
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -517,6 +518,14 @@ def _distribution(counts: dict[int, int] | None) -> str | None:
 # ---- the admins' Home ------------------------------------------------------------------------
 
 
+def latest(now: dt.datetime) -> dt.datetime:
+    """The end of a period "until now": the later of the bot's clock and the system clock.
+
+    Rows are stamped by the system clock; a console's manual clock (seconds only) may be just behind it.
+    """
+    return max(now, utcnow())
+
+
 def learning_nudge_kinds() -> list[str]:
     """The personal outbox kinds that are learning nudges (their answers are the nudge response rate)."""
     return [kind for kind in personal_names() if kind not in NOT_LEARNING_NUDGES]
@@ -524,6 +533,7 @@ def learning_nudge_kinds() -> list[str]:
 
 def home_figures(*, session: Session, now: dt.datetime) -> tuple[tuple[str, str], ...]:
     """Headline figures from the report for an admin's Home, as (label, shown value) pairs."""
+    now = latest(now)
     week, month = now - dt.timedelta(days=7), now - dt.timedelta(days=30)
     nudged = analytics.nudge_responses(session=session, since=month, until=now, kinds=learning_nudge_kinds())
     median = analytics.learning_to_applying(session=session, since=month, until=now).median
