@@ -20,6 +20,7 @@ from bot.config import AppConfig
 from bot.events import Role, Who
 from storage.models import Enrolment, Person, StepProgress
 from storage.people import has_direct_reports, identify
+from storage.sharing import SharedLearning, reports_of, shared_learning
 
 IN_PRIVATE = (
     "I only answer that in a direct message with me, so nothing private lands in a channel. Ask me there."
@@ -108,3 +109,21 @@ def shared_takeaways(*, session: Session, viewer: Caller, report: Person) -> lis
     if shared_only:
         query = query.where(col(StepProgress.share_with_manager).is_(True))
     return list(session.exec(query))
+
+
+def team_learning(
+    *, session: Session, viewer: Caller, since: dt.datetime | None = None
+) -> list[tuple[Person, SharedLearning]]:
+    """Each of `viewer`'s active direct reports (the org chart) with only what they share, from `since`;
+    nobody else's: empty for someone with no reports, whatever app.yaml calls them."""
+    reports = reports_of(session=session, manager_id=viewer.person_id)
+    learning = shared_learning(
+        session=session, report_ids=[r.id for r in reports if r.id is not None], since=since
+    )
+    return [(report, learning[report.id]) for report in reports if report.id is not None]
+
+
+def manager_of(*, session: Session, person: Person) -> Person | None:
+    """Who sees what this person shares: their manager in the org chart, if active."""
+    manager = session.get(Person, person.manager_id) if person.manager_id else None
+    return manager if manager is not None and manager.active else None

@@ -261,6 +261,31 @@ class HomeView:
     headline: tuple[tuple[str, str], ...] = ()
     gaps: tuple[str, ...] = ()  # admins: the top open content-gap clusters, one line each
     gaps_total: int = 0  # how many gap clusters are open in all (`gaps` in chat lists them)
+    sharing: Sharing | None = None  # what this person's manager sees of their learning
+    team: tuple[TeamMember, ...] = ()  # managers: each direct report's shared learning
+    is_manager: bool = False
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """A learner's sharing choices as their Home shows them; `manager` None when the org chart names none."""
+
+    manager: str | None
+    completions: bool
+    ratings: bool
+    takeaways_shared: int = 0
+    takeaways_private: int = 0
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """One direct report's shared learning, for their manager: only what they chose to share."""
+
+    name: str
+    lessons: tuple[str, ...] = ()  # lessons completed recently (when completions are shared)
+    takeaways: tuple[tuple[str, str], ...] = ()  # (takeaway, lesson title) they ticked Share for
+    pathways: tuple[tuple[str, int, int], ...] = ()  # (pathway title, done, total)
+    ratings: tuple[tuple[str, int, int], ...] = ()  # (lesson title, relevance, clarity) when shared
 
 
 @dataclass(frozen=True)

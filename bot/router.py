@@ -36,10 +36,12 @@ from handlers.feedback import on_feedback
 from handlers.gaps import gaps_command, on_gaps_page, on_gaps_send
 from handlers.home import home_view
 from handlers.not_sure import on_not_sure
+from handlers.one_on_ones import on_response, show_team
 from handlers.passive import PassiveLimiter, suggest
 from handlers.pathway_add import add_to_pathway, join_pathway
 from handlers.pulse import on_pulse
 from handlers.rating import on_rate, on_skip_comment, pending_comment, save_comment
+from handlers.sharing import on_sharing, show_sharing
 from handlers.sme import ask_experts
 from handlers.why import match as why_command
 from storage.events import first_delivery
@@ -54,6 +56,8 @@ COMMANDS: dict[str, MessageHandler] = {
     "nudges off": nudges.nudges_off,
     "stop nudges": nudges.nudges_off,
     "nudges on": nudges.nudges_on,
+    "sharing": show_sharing,
+    "team": show_team,
 }
 ADMIN_COMMANDS: dict[str, MessageHandler] = {"gaps": show_gaps}
 ACTIONS: dict[str, Callable[..., list[Reply]]] = {
@@ -81,6 +85,11 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "gaps_page": on_gaps_page,
     "gaps_send": on_gaps_send,
     "pulse_answer": on_pulse,
+    "one_on_one_discussed": on_response,
+    "one_on_one_not_this_time": on_response,
+    "sharing_completions": on_sharing,
+    "sharing_ratings": on_sharing,
+    "sharing_takeaway": on_sharing,
 }
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")

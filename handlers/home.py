@@ -9,6 +9,8 @@ from bot.app import LearnBot
 from bot.events import HomeView, PathwayProgress, RecentAnswer
 from bot.report.sections import home_figures
 from handlers.gaps import current_clusters, home_line
+from handlers.one_on_ones import team_members
+from handlers.sharing import home_sharing
 from storage.content import get_content
 from storage.enrolments import completed_steps, count_active_enrolments, enrolments_for
 from storage.pathways import active_steps
@@ -74,4 +76,7 @@ def home_view(*, session: Session, bot: LearnBot, caller: Caller) -> HomeView:
         headline=headline,
         gaps=gaps,
         gaps_total=gaps_total,
+        sharing=home_sharing(session=session, caller=caller),
+        team=team_members(session=session, caller=caller, now=bot.clock.now()),
+        is_manager=caller.is_manager,
     )

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlmodel import Session, col, select
 
-from bot.access import Caller
+from bot.access import Caller, manager_of
 from bot.app import LearnBot
 from bot.events import Action, Button, Incoming, Reply
 from bot.markup import Text, bold, code, link
@@ -19,6 +19,8 @@ from handlers.rating import ask_after_done
 from nudges.hours import window_for
 from nudges.kinds import personal_names
 from nudges.kinds.follow_up import MAX_FOLLOW_UPS
+from nudges.kinds.one_on_one import upcoming_note
+from nudges.messages import meeting_words
 from nudges.pathways import complete_step, position, start_step
 from nudges.planner import promised_slot, start_of_next_day, when_words
 from storage.content import get_content
@@ -38,9 +40,10 @@ STOPPED = Text(
 )
 RESUMED = "Nudges are back on. I'll send your next step at a good time on a working day."
 SHARED = (
-    "Noted: you're happy for your manager to see this takeaway. I keep the choice with it, "
-    "and only takeaways you share will ever be shown to them."
+    "Noted: you're happy for your manager to see this takeaway. I don't know who your manager is yet, so "
+    "nobody sees it for now; only takeaways you share will ever be shown to them."
 )
+SHARED_CHANGE = " Type `sharing` to change it."
 PRIVATE = "Kept private: only you can see it."
 TAKEAWAY_MINUTES = 30
 TAKEAWAY_LIMIT = 280
@@ -257,7 +260,35 @@ def on_share(action: Action, *, session: Session, bot: LearnBot, caller: Caller)
     progress, _ = found
     progress.share_with_manager = action.name == "takeaway_share"
     session.add(progress)
-    return [Reply(text=SHARED if progress.share_with_manager else PRIVATE, replace_message=True)]
+    if not progress.share_with_manager:
+        return [Reply(text=PRIVATE, replace_message=True)]
+    return [Reply(text=_shared_with(session, bot, caller), replace_message=True)]
+
+
+def _shared_with(session: Session, bot: LearnBot, caller: Caller) -> Text:
+    """Who will see a shared takeaway and when: promised only as far as it is known to happen."""
+    now = bot.clock.now()
+    note = upcoming_note(session=session, config=bot.config, report=caller.person, now=now)
+    if note is not None:
+        manager, meeting = note
+        zone = window_for(bot.config.nudges, caller.person.timezone).zone
+        return Text(
+            "Shared: ",
+            bold(manager.display_name or "your manager"),
+            f" will see it in my note before your 1:1 {meeting_words(meeting.start_at, now, zone)}. "
+            "Only takeaways you share will ever be shown to them.",
+            SHARED_CHANGE,
+        )
+    manager = manager_of(session=session, person=caller.person)
+    if manager is not None:
+        return Text(
+            "Shared: ",
+            bold(manager.display_name or "your manager"),
+            " sees it when they look at their team's learning. Only takeaways you share will ever be "
+            "shown to them.",
+            SHARED_CHANGE,
+        )
+    return Text(SHARED)
 
 
 def awaiting_takeaway(

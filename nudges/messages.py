@@ -108,13 +108,18 @@ def suggested_questions(learning: SharedLearning, pillars: dict[str, Pillar], li
         out.append(
             Text("You noted ", italic(f"“{lesson.takeaway}”"), ": what would help you do more of that?")
         )
-    for lesson in learning.lessons + learning.takeaways:
+    used: set[str] = set()
+    for lesson in learning.takeaways + learning.lessons:
         pillar = pillars.get(lesson.pillar or "")
         if pillar is not None:
             goal = pillar.name + (f" ({_lower_first(pillar.imperative)})" if pillar.imperative else "")
             out.append(Text("How could what you learned in ", bold(lesson.title), f" help with {goal}?"))
+            used.add(lesson.content_id)
             break
-    for lesson in sorted(learning.lessons, key=lambda lesson: lesson.applied_at is None):
+    fresh = sorted(
+        learning.lessons, key=lambda lesson: (lesson.content_id in used, lesson.applied_at is None)
+    )
+    for lesson in fresh:  # another lesson than the one just asked about, if there is one
         if lesson.impact:
             out.append(
                 Text(
@@ -178,6 +183,14 @@ def one_on_one_reply(
             towards = f" towards {pillar.name}" if pillar else ""
             progress.append(Text(bold(pathway.title), f": {pathway.done} of {pathway.total} steps{towards}"))
         text += Text("\nPathways:\n", bullets(progress))
+    if learning.ratings:
+        rated = [
+            Text(
+                bold(r.title), f": relevance {r.role_relevance}/5, strategic clarity {r.strategic_clarity}/5"
+            )
+            for r in learning.ratings
+        ]
+        text += Text("\nLessons they rated:\n", bullets(rated))
     questions = suggested_questions(learning, pillars)
     if questions:
         text += Text("\nYou could ask:\n", bullets(questions))

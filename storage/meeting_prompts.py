@@ -43,26 +43,65 @@ def upcoming_meetings(*, session: Session, after: dt.datetime, until: dt.datetim
     return [Upcoming(m, a, b, p) for m, a, b, p in session.exec(query)]
 
 
-def previous_starts(
+@dataclass(frozen=True)
+class Previous:
+    """The pair's last 1:1 before a meeting, and when its prompt was composed (None: it had none)."""
+
+    start: dt.datetime
+    prompted_at: dt.datetime | None
+
+    @property
+    def news_since(self) -> dt.datetime:
+        """What counts as new for the next prompt: anything after the last one was composed (so
+        what is shared between a prompt and its meeting is not lost), else after the meeting."""
+        return self.prompted_at or self.start
+
+
+def previous_meetings(
     *, session: Session, meetings: Sequence[Meeting], since: dt.datetime
-) -> dict[str, dt.datetime | None]:
-    """For each meeting, when the same manager and report last met (a scheduled 1:1 after `since`)."""
+) -> dict[str, Previous | None]:
+    """For each meeting, the same manager and report's last scheduled 1:1 before it (after `since`)."""
     reports = sorted({m.report_id for m in meetings})
-    earlier: dict[tuple[int, int], list[dt.datetime]] = {}
+    earlier: dict[tuple[int, int], list[tuple[dt.datetime, dt.datetime | None]]] = {}
     for start in range(0, len(reports), 5000):
         chunk = reports[start : start + 5000]
-        query = select(Meeting.manager_id, Meeting.report_id, Meeting.start_at).where(
-            col(Meeting.report_id).in_(chunk), Meeting.status == SCHEDULED, col(Meeting.start_at) > since
+        query = (
+            select(Meeting.manager_id, Meeting.report_id, Meeting.start_at, MeetingPrompt.decided_at)
+            .outerjoin(MeetingPrompt, col(MeetingPrompt.meeting_id) == col(Meeting.id))
+            .where(
+                col(Meeting.report_id).in_(chunk), Meeting.status == SCHEDULED, col(Meeting.start_at) > since
+            )
         )
-        for manager_id, report_id, start_at in session.exec(query):
-            earlier.setdefault((manager_id, report_id), []).append(_utc(start_at))
-    out: dict[str, dt.datetime | None] = {}
+        for manager_id, report_id, start_at, decided in session.exec(query):
+            earlier.setdefault((manager_id, report_id), []).append(
+                (_utc(start_at), None if decided is None else _utc(decided))
+            )
+    out: dict[str, Previous | None] = {}
     for meeting in meetings:
-        before = [
-            s for s in earlier.get((meeting.manager_id, meeting.report_id), []) if s < _utc(meeting.start_at)
-        ]
-        out[meeting.id] = max(before, default=None)
+        pair = earlier.get((meeting.manager_id, meeting.report_id), [])
+        before = [(s, d) for s, d in pair if s < _utc(meeting.start_at)]
+        out[meeting.id] = Previous(*max(before, key=lambda b: b[0])) if before else None
     return out
+
+
+def next_unprompted(
+    *, session: Session, manager_id: int, report_id: int, after: dt.datetime
+) -> Meeting | None:
+    """The pair's next scheduled 1:1 whose prompt is still to be composed."""
+    query = (
+        select(Meeting)
+        .outerjoin(MeetingPrompt, col(MeetingPrompt.meeting_id) == col(Meeting.id))
+        .where(
+            Meeting.manager_id == manager_id,
+            Meeting.report_id == report_id,
+            Meeting.status == SCHEDULED,
+            col(Meeting.start_at) > after,
+            col(MeetingPrompt.meeting_id).is_(None),
+        )
+        .order_by(col(Meeting.start_at))
+        .limit(1)
+    )
+    return session.exec(query).first()
 
 
 def record_prompts(*, session: Session, rows: Sequence[dict[str, object]]) -> int:

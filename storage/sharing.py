@@ -1,4 +1,4 @@
-"""What a learner shares with their manager, and the learning that makes up: nothing they did not share.
+"""What a learner shares with their manager, and their learning as the manager may see it: nothing unshared.
 
 Completions (and with them pathway progress) are shared unless the learner turns them off;
 ratings only when they turn them on; takeaways one by one (`StepProgress.share_with_manager`,
@@ -20,6 +20,7 @@ from storage.models import (
     Pathway,
     PathwayStep,
     Person,
+    Rating,
     SharingPreference,
     StepProgress,
 )
@@ -59,6 +60,16 @@ class SharedPathway:
     total: int
 
 
+@dataclass(frozen=True)
+class SharedRating:
+    """How the report rated a lesson (only when they share ratings)."""
+
+    content_id: str
+    title: str
+    role_relevance: int
+    strategic_clarity: int
+
+
 @dataclass
 class SharedLearning:
     """What one report lets their manager see, from `since` (None: all of it)."""
@@ -68,10 +79,12 @@ class SharedLearning:
     lessons: list[SharedLesson] = field(default_factory=list)  # completed in the window (when shared)
     takeaways: list[SharedLesson] = field(default_factory=list)  # shared takeaways from the window
     pathways: list[SharedPathway] = field(default_factory=list)  # progress (when completions are shared)
+    ratings: list[SharedRating] = field(default_factory=list)  # rated in the window (when shared)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.lessons or self.takeaways)
+        """Nothing new in the window (pathway progress alone is not news)."""
+        return not (self.lessons or self.takeaways or self.ratings)
 
 
 # ---- preferences ------------------------------------------------------------------------------------
@@ -212,6 +225,7 @@ def shared_learning(
                 learning.lessons.append(lesson)
             if shared_takeaway:
                 learning.takeaways.append(lesson)
+    _add_ratings(session, out, start, end)
     steps = _step_counts(session, {p.id for pairs in enrolments.values() for _, p in pairs})
     for user, pairs in enrolments.items():
         if not out[user].sharing.completions:
@@ -225,6 +239,30 @@ def shared_learning(
                 )
             )
     return out
+
+
+def _add_ratings(
+    session: Session,
+    out: dict[int, SharedLearning],
+    start: dict[int, dt.datetime | None],
+    end: dt.datetime | None,
+) -> None:
+    """Ratings given in the window, for the reports who share their ratings."""
+    raters = sorted(user for user, learning in out.items() if learning.sharing.ratings)
+    for chunk in _chunks(raters):
+        query = (
+            select(Rating, ContentItem)
+            .join(ContentItem, col(ContentItem.id) == col(Rating.content_id))
+            .where(col(Rating.user_id).in_(chunk))
+            .order_by(col(Rating.updated_at), col(Rating.id))
+        )
+        for rating, item in session.exec(query):
+            when, begin = _utc(rating.updated_at), _utc(start.get(rating.user_id))
+            if when is None or (begin is not None and when <= begin) or (end is not None and when > end):
+                continue
+            out[rating.user_id].ratings.append(
+                SharedRating(item.id, item.title, rating.role_relevance, rating.strategic_clarity)
+            )
 
 
 def _step_counts(session: Session, pathway_ids: set[str]) -> dict[str, set[str]]:

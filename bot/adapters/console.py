@@ -83,11 +83,45 @@ def render_home(home: HomeView) -> list[str]:
     lines += [f"  {r.question} → {r.title}" + (f" ({r.verdict})" if r.verdict else "") for r in home.recent]
     if home.to_rate:
         lines.append("Still to rate: " + ", ".join(r.title for r in home.to_rate))
+    lines += render_sharing(home) + render_team(home)
     if home.is_admin:
         lines.append("This week: " + ", ".join(f"{label} {value}" for label, value in home.headline))
         total = max(home.gaps_total, len(home.gaps))
         count = f" ({len(home.gaps)} of {total} open; type 'gaps' for all)" if total else ": none open"
         lines += [f"Top content gaps{count}", *(f"  {gap}" for gap in home.gaps)]
+    return lines
+
+
+def render_sharing(home: HomeView) -> list[str]:
+    """What the person's manager sees (type `sharing` to change it)."""
+    share = home.sharing
+    if share is None:
+        return []
+    who = share.manager or "your manager (none in the org chart yet)"
+    on = {True: "shared", False: "not shared"}
+    return [
+        f"What {who} sees (type 'sharing' to change it):",
+        f"  completions and pathway progress {on[share.completions]}, ratings {on[share.ratings]}, "
+        f"takeaways {share.takeaways_shared} shared / {share.takeaways_private} private",
+    ]
+
+
+def render_team(home: HomeView) -> list[str]:
+    """A manager's direct reports and what each chose to share."""
+    if not home.is_manager:
+        return []
+    if not home.team:
+        return ["Your team: nobody reports to you in the org chart yet"]
+    lines = ["Your team (only what each chose to share):"]
+    for member in home.team:
+        lines.append(f"  {member.name}")
+        if member.lessons:
+            lines.append("    completed: " + ", ".join(member.lessons))
+        lines += [f"    {title}: {done}/{total} steps" for title, done, total in member.pathways]
+        lines += [f"    takeaway: “{said}” — {title}" for said, title in member.takeaways]
+        lines += [f"    rated {title}: relevance {r}/5, clarity {c}/5" for title, r, c in member.ratings]
+        if not (member.lessons or member.pathways or member.takeaways or member.ratings):
+            lines.append("    nothing shared yet")
     return lines
 
 

@@ -23,6 +23,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import Session
+
+from bot.config import AppConfig
 from nudges.clock import as_utc
 from nudges.hours import Window, next_slot, window_for
 from nudges.kinds.base import Message, Pending, Planning
@@ -35,13 +38,14 @@ from storage.meeting_prompts import (
     SENT,
     Upcoming,
     forget_prompts,
-    previous_starts,
+    next_unprompted,
+    previous_meetings,
     record_prompts,
     set_outcome,
     take_back,
     upcoming_meetings,
 )
-from storage.models import Meeting, Person
+from storage.models import Meeting, NudgePreference, Person
 from storage.sharing import shared_learning
 
 NAME = "one_on_one"
@@ -177,14 +181,12 @@ class OneOnOnePrompts:
         session, now, config = planning.session, planning.now, planning.config
         items: list[tuple[Pending, _Due]] = [(p, p.data) for p in due if p.person is not None]
         meetings = [d.meeting for _, d in items]
-        previous = previous_starts(session=session, meetings=meetings, since=now - LOOKBACK)
-        since = {d.report.id or 0: previous.get(d.meeting.id) for _, d in items}
-        learning = shared_learning(
-            session=session,
-            report_ids=since,
-            since={report: start or now - LOOKBACK for report, start in since.items()},
-            until=now,
-        )
+        previous = previous_meetings(session=session, meetings=meetings, since=now - LOOKBACK)
+        since = {
+            d.report.id or 0: (last.news_since if (last := previous.get(d.meeting.id)) else now - LOOKBACK)
+            for _, d in items
+        }
+        learning = shared_learning(session=session, report_ids=since, since=since, until=now)
         pillars = {p.id: p for p in config.pillars}
         suggest = config.one_on_ones.when_nothing_new == "suggest"
         out: list[Message] = []
@@ -204,7 +206,7 @@ class OneOnOnePrompts:
                 report=report.display_name or report.email or "your report",
                 meeting_id=meeting.id,
                 start=meeting.start_at,
-                since=previous.get(meeting.id),
+                since=last.start if (last := previous.get(meeting.id)) else None,
                 now=now,
                 zone=zone,
                 learning=shared,
@@ -214,3 +216,25 @@ class OneOnOnePrompts:
             out.append(Message(key, reply, pending, extra={"meeting": meeting.id}))
         record_prompts(session=session, rows=decided)
         return out
+
+
+def upcoming_note(
+    *, session: Session, config: AppConfig, report: Person, now: dt.datetime
+) -> tuple[Person, Meeting] | None:
+    """The manager and the 1:1 whose prompt will carry what `report` shares now: their manager's next
+    1:1 with them whose prompt is still to come (and can come); None when none is known, so nothing
+    may promise it."""
+    manager = session.get(Person, report.manager_id) if report.manager_id else None
+    if manager is None or manager.id is None or report.id is None or not manager.active:
+        return None
+    pref = session.get(NudgePreference, manager.id)
+    if pref is not None and pref.opted_out:
+        return None  # the manager stopped messages from learnbot: no prompt will carry it
+    meeting = next_unprompted(session=session, manager_id=manager.id, report_id=report.id, after=now)
+    if meeting is None:
+        return None
+    window = window_for(config.nudges, manager.timezone)
+    lead = dt.timedelta(hours=config.one_on_ones.lead_hours)
+    if prompt_time(meeting.start_at, lead=lead, window=window, now=now) is None:
+        return None
+    return manager, meeting

@@ -47,6 +47,7 @@ def home_view(home: HomeView) -> Block:
             rated = section(link(r.url, r.title))
             rated["accessory"] = button_element(Button("Rate", "rate", f"{r.question_id}|{r.content_id}"), n)
             blocks.append(rated)
+    blocks += sharing_blocks(home) + team_blocks(home)
     if home.is_admin:
         blocks += [{"type": "divider"}, {"type": "header", "text": plain_text("For L&D admins", HEADER_TEXT)}]
         fields = [
@@ -63,6 +64,40 @@ def home_view(home: HomeView) -> Block:
         count = f" ({len(home.gaps)} of {total} open; type `gaps` in a DM for all)" if total else ""
         blocks.append(section(f"*Top content gaps*{count}\n{gaps}"))
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS_VIEW]}
+
+
+def sharing_blocks(home: HomeView) -> list[Block]:
+    """What the person's manager sees of their learning; `sharing` in a DM changes it."""
+    share = home.sharing
+    if share is None:
+        return []
+    who = f"*{inert(share.manager)}*" if share.manager else "your manager (none in the org chart yet)"
+    on = {True: "shared", False: "not shared"}
+    text = (
+        f"*What {who} sees*\nCompletions and pathway progress {on[share.completions]} · ratings "
+        f"{on[share.ratings]} · takeaways {share.takeaways_shared} shared, {share.takeaways_private} private"
+    )
+    change = context("Type `sharing` in a DM with me to change any of it.")
+    return [{"type": "divider"}, section(text), change]
+
+
+def team_blocks(home: HomeView) -> list[Block]:
+    """A manager's direct reports, each with only what they chose to share."""
+    if not home.is_manager:
+        return []
+    blocks: list[Block] = [{"type": "divider"}, section("*Your team* (only what each chose to share)")]
+    if not home.team:
+        blocks.append(context("Nobody reports to you in the org chart yet."))
+    for member in home.team[:20]:
+        lines = []
+        if member.lessons:
+            lines.append("Completed: " + ", ".join(inert(title) for title in member.lessons))
+        lines += [f"{inert(title)}: {done}/{total} steps" for title, done, total in member.pathways]
+        lines += [f"Takeaway: “{inert(said)}” — {inert(title)}" for said, title in member.takeaways]
+        lines += [f"Rated {inert(t)}: relevance {r}/5, clarity {c}/5" for t, r, c in member.ratings]
+        body = "\n".join(f"• {line}" for line in lines) or "Nothing shared yet."
+        blocks.append(section(f"*{inert(member.name)}*\n{body}"))
+    return blocks
 
 
 def _menu(catalogue: Catalogue) -> Block:
