@@ -155,7 +155,7 @@ class Question(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     platform: str = Field(max_length=20)
-    channel_id: str = Field(default="", max_length=100)
+    channel_id: str = Field(default="", max_length=300)  # Teams conversation ids run past 100 (0014)
     thread_id: str | None = Field(default=None, max_length=100)
     text: str = Field(sa_type=Text)
     answered: bool = True
@@ -197,7 +197,7 @@ class ConversationReference(SQLModel, table=True):
     user_id: int = Field(foreign_key="person.id")
     platform: str = Field(max_length=20)
     platform_user_id: str | None = Field(default=None, max_length=100)
-    channel_id: str | None = Field(default=None, max_length=100)
+    channel_id: str | None = Field(default=None, max_length=300)  # Teams conversation ids (0014)
     service_url: str | None = Field(default=None, max_length=500)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: dt.datetime = _when(default_factory=utcnow)
@@ -215,7 +215,7 @@ class OutboxMessage(SQLModel, table=True):
     idempotency_key: str = Field(max_length=300, unique=True)
     platform: str = Field(max_length=20)
     user_id: int | None = Field(default=None, foreign_key="person.id", index=True)
-    channel_id: str | None = Field(default=None, max_length=100)
+    channel_id: str | None = Field(default=None, max_length=300)  # Teams conversation ids (0014)
     kind: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=20, index=True)
@@ -295,7 +295,7 @@ class CampaignEvent(SQLModel, table=True):
     campaign_id: str = Field(foreign_key="campaign.id", max_length=100, index=True)
     kind: str = Field(max_length=20)
     user_id: int | None = Field(default=None, foreign_key="person.id")
-    channel_id: str | None = Field(default=None, max_length=100)
+    channel_id: str | None = Field(default=None, max_length=300)  # Teams conversation ids (0014)
     at: dt.datetime = _when(default_factory=utcnow)
 
 
