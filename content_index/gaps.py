@@ -11,9 +11,10 @@ and rewordings merge, different topics stay apart, on held-back questions too). 
 bare numbers are never gaps, even if an old row holds one.
 
 A cluster closes when a lesson added (or changed) after its newest question answers it: most of a
-sample of its questions now get an answer at or above the answer threshold from that lesson, which
-their askers had not marked "Not helpful". The closure is stored (when, which lesson); a question
-asked after that starts a new cluster. `gap_clusters` is what chat, App Home and the report read.
+sample of its questions now get an answer at or above the answer threshold from that lesson, searched
+as their askers would (their stored role's audience), and not one they marked "Not helpful". The
+closure is stored (when, which lesson); a question asked after that starts a new cluster.
+`gap_clusters` is what chat, App Home and the report read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from content_index.answering import ANSWER_THRESHOLD, clean_question, small_talk
-from content_index.search import Searchable, analyze
+from content_index.search import Filters, Searchable, analyze
 from storage.content import get_content
 from storage.gaps import GapQuestion, close_cluster, cluster_states, gap_questions
 from storage.models import ContentItem
@@ -398,7 +399,9 @@ def _answering_lesson(
     answers: Counter[str] = Counter()
     fresh: dict[str, bool] = {}
     for question in sample:
-        hits = [h for h in index.search(clean_question(question.text), k=3) if h.id not in question.rejected]
+        audience = Filters(audience=question.role or "everyone")  # what the asker sees, as a learner
+        found = index.search(clean_question(question.text), filters=audience, k=3)
+        hits = [h for h in found if h.id not in question.rejected]
         if not hits or hits[0].confidence < threshold:
             continue
         lesson = hits[0].id

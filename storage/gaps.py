@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from storage.models import AnswerShown, Feedback, GapState, Question
+from storage.models import AnswerShown, Feedback, GapState, Person, Question
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class GapQuestion:
     reason: str
     rejected: tuple[str, ...] = ()
     shown: tuple[str, ...] = ()
+    role: str | None = None  # the asker's stored role: which lessons they see
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -56,6 +57,11 @@ def gap_questions(*, session: Session, until: dt.datetime) -> list[GapQuestion]:
     ids = [q.id for q in questions if q.id is not None]
     rejected: dict[int, list[str]] = {}
     shown: dict[int, list[str]] = {}
+    askers = sorted({q.user_id for q in questions if q.user_id is not None})
+    roles: dict[int, str | None] = {}
+    for start in range(0, len(askers), 500):
+        chunk = askers[start : start + 500]
+        roles.update(session.exec(select(Person.id, Person.role).where(col(Person.id).in_(chunk))).all())
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for question_id, content_id in session.exec(
@@ -80,6 +86,7 @@ def gap_questions(*, session: Session, until: dt.datetime) -> list[GapQuestion]:
             reason="unanswered" if not q.answered else "not_helpful",
             rejected=tuple(rejected.get(q.id, ())),
             shown=tuple(shown.get(q.id, ())),
+            role=roles.get(q.user_id) if q.user_id is not None else None,
         )
         for q in questions
         if q.id is not None

@@ -70,8 +70,8 @@ def test_unanswerable_question_is_an_honest_gap_that_admins_can_see(chat: Consol
     assert "Only L&D admins can see content gaps" in chat.handle_line("gaps")
     chat.handle_line("/as admin")
     gaps = chat.handle_line("gaps")
-    assert "Recent questions without a good lesson (1):" in gaps
-    assert "what's on the canteen menu today" in gaps
+    assert "1 open content gap (questions I couldn't answer well, last 90 days)" in gaps
+    assert "“what's on the canteen menu today”" in gaps
 
 
 def test_learners_do_not_get_manager_only_lessons_but_managers_do(chat: ConsoleChat) -> None:

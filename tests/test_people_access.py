@@ -92,7 +92,7 @@ def test_an_admin_command_in_a_channel_is_answered_privately_and_leaks_nothing(c
     in_dm = router.on_message(
         Incoming(platform="console", user_id="console-admin", text="gaps", channel_id="dm")
     )
-    assert "canteen menu today" in (in_dm[0].quote or "")
+    assert "canteen menu today" in in_dm[0].text
 
 
 def test_learners_do_not_get_admin_answers_anywhere(chat: ConsoleChat) -> None:

@@ -185,7 +185,8 @@ def test_admins_see_headline_numbers_and_gaps_on_home(
         shown = texts(published.params["view"]["blocks"])
         assert "For L&D admins" in shown
         assert "*Questions (7 days)*\n1" in shown and "*Answered*\n0%" in shown
-        assert "• what's on the canteen menu today" in shown
+        assert "*Top content gaps* (1 of 1 open; type `gaps` in a DM for all)" in shown
+        assert "• G1 · 1 question, 1 person: what's on the canteen menu today" in shown
     finally:
         app.stop()
 
