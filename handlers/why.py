@@ -22,6 +22,7 @@ from bot.markup import Text, bold, code
 from content_index.library import refresh_index
 from storage.audit import MIN_RATINGS, AuditRow, why_audit
 from storage.content import get_content
+from storage.models import utcnow
 from storage.overlays import set_overlay
 
 PERIOD_DAYS = 30
@@ -81,7 +82,7 @@ def show_audit(incoming: Incoming, *, session: Session, bot: LearnBot, caller: C
     rows = why_audit(
         session=session,
         since=now - dt.timedelta(days=PERIOD_DAYS),
-        now=now,
+        now=max(now, utcnow()) + dt.timedelta(seconds=1),  # up to this moment: questions carry real time
         review_after_days=bot.config.content.review_after_days,
     )
     if not rows:

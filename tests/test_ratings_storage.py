@@ -215,3 +215,55 @@ def test_the_audit_picks_the_top_fifth_by_use_and_flags_the_three_problems(engin
 def test_the_audit_refuses_a_backwards_period(engine: sa.Engine) -> None:
     with session_scope(engine) as session, pytest.raises(ValueError, match="must start before it ends"):
         why_audit(session=session, since=NOW, now=NOW - dt.timedelta(days=1), review_after_days=365)
+
+
+def test_migration_0011_keeps_the_latest_old_rating_per_person_and_lesson(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0010")
+    at = [NOW - dt.timedelta(days=d) for d in (30, 20, 10)]
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO person (id, active, created_at) VALUES (1, :t, :at), (2, :t, :at)"),
+            {"t": True, "at": at[0]},
+        )
+        for lesson_id in ("pivots", "charts"):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO contentitem (id, source, kind, title, summary, body, skills, impact,"
+                    " audience, content_hash, location, active, created_at, updated_at)"
+                    " VALUES (:id, 'lessons', 'lesson', :id, '', '', '[]', '[]', '[]', 'h', '', :t, :at, :at)"
+                ),
+                {"id": lesson_id, "t": True, "at": at[0]},
+            )
+        rows = [
+            (1, "pivots", "rating", 2, 2, None, at[0]),
+            (1, "pivots", "rating", 4, 5, "better now", at[1]),  # the latest for person 1 and pivots
+            (1, "pivots", "helpful", None, None, None, at[2]),  # not a rating
+            (2, "pivots", "rating", 1, 3, None, at[2]),
+            (2, "charts", "rating", None, None, None, at[2]),  # no scores: nothing to keep
+        ]
+        for user, lesson_id, verdict, relevance, clarity, comment, when in rows:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO feedback (user_id, content_id, verdict, relevance, clarity, comment,"
+                    " created_at) VALUES (:u, :c, :v, :r, :cl, :co, :at)"
+                ),
+                {
+                    "u": user,
+                    "c": lesson_id,
+                    "v": verdict,
+                    "r": relevance,
+                    "cl": clarity,
+                    "co": comment,
+                    "at": when,
+                },
+            )
+    upgrade(engine)
+    with session_scope(engine) as session:
+        kept = [
+            (r.user_id, r.content_id, r.role_relevance, r.strategic_clarity, r.comment)
+            for r in ratings_for(session=session)
+        ]
+        assert sorted(kept) == [(1, "pivots", 4, 5, "better now"), (2, "pivots", 1, 3, None)]
+        feedback = session.exec(sa.text("SELECT count(*) FROM feedback")).one()  # type: ignore[call-overload]
+        assert feedback[0] == 5  # the old rows stay as history

@@ -22,14 +22,28 @@ depends_on = None
 
 def _copy_old_ratings() -> None:
     """The latest old rating per person and lesson (highest id wins), scores clamped to 1-5."""
-    bind = op.get_bind()
-    rows = bind.execute(
-        sa.text(
-            "SELECT id, user_id, content_id, relevance, clarity, comment, created_at FROM feedback "
-            "WHERE verdict = 'rating' AND user_id IS NOT NULL "
-            "AND relevance IS NOT NULL AND clarity IS NOT NULL ORDER BY id"
+    feedback = sa.table(
+        "feedback",
+        sa.column("id", sa.Integer()),
+        sa.column("user_id", sa.Integer()),
+        sa.column("content_id", sa.String()),
+        sa.column("verdict", sa.String()),
+        sa.column("relevance", sa.Integer()),
+        sa.column("clarity", sa.Integer()),
+        sa.column("comment", sa.Text()),
+        sa.column("created_at", sa.DateTime(timezone=True)),  # typed, so SQLite's text reads as a datetime
+    )
+    query = (
+        sa.select(feedback)
+        .where(
+            feedback.c.verdict == "rating",
+            feedback.c.user_id.is_not(None),
+            feedback.c.relevance.is_not(None),
+            feedback.c.clarity.is_not(None),
         )
-    ).all()
+        .order_by(feedback.c.id)
+    )
+    rows = op.get_bind().execute(query).all()
     latest = {(row.user_id, row.content_id): row for row in rows}
     if not latest:
         return
