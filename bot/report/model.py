@@ -33,6 +33,7 @@ class Chart:
     horizontal: bool = False
     percent: bool = False  # the y values are rates: draw 0-100%
     exclude: tuple[str, ...] = ()  # x values left out of the chart (e.g. a "total" row)
+    limit: int = 0  # draw only the first rows (0: all)
 
 
 @dataclass

@@ -37,8 +37,8 @@ def show(value: Any, kind: str) -> str:
         return f"{100 * value:.0f}%"
     if kind in ("number", "days") and isinstance(value, float):
         return f"{value:.1f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    if isinstance(value, dt.date):  # a day is enough on the page; the CSV keeps the time
+        return value.strftime("%Y-%m-%d")
     return str(value)
 
 

@@ -252,20 +252,25 @@ def applying_table(applying: analytics.Applying, period: str) -> Table:
 
 
 def one_on_one_table(meetings: analytics.OneOnOnes, period: str) -> Table:
+    sent = meetings.prompts_sent
     rows: list[tuple[Any, ...]] = [
-        ("1:1 prompts sent", meetings.prompts_sent),
-        ("1:1s held", meetings.meetings),
-        ("Discussed it", meetings.discussed),
-        ("Not this time", meetings.not_this_time),
-        ("Discussed-it rate", meetings.discussed_rate),
+        ("1:1 prompts sent", sent, None),
+        ("1:1s held", meetings.meetings, None),
+        ("Discussed it", meetings.discussed, meetings.discussed_rate),
+        ("Not this time", meetings.not_this_time, analytics.rate(meetings.not_this_time, sent)),
     ]
-    empty = not (meetings.prompts_sent or meetings.meetings or meetings.discussed or meetings.not_this_time)
+    empty = not (sent or meetings.meetings or meetings.discussed or meetings.not_this_time)
     return Table(
         "one_on_ones",
         "1:1 prompts",
         f"Prompts sent to managers before a 1:1 (outbox kind one_on_one delivered {period}), 1:1s that "
-        "took place, and the managers' answers; discussed-it rate = Discussed it / prompts sent.",
-        (Column("measure", "Measure"), Column("value", "Value", "number")),
+        "took place, and the managers' answers given in the period; the discussed-it rate is "
+        "Discussed it / prompts sent.",
+        (
+            Column("measure", "Measure"),
+            Column("count", "Count", "int"),
+            Column("share_of_prompts", "Share of prompts sent", "rate"),
+        ),
         rows,
         missing=f"No 1:1 prompts or 1:1s {period}." if empty else None,
     )
@@ -387,12 +392,13 @@ def gaps_table(bot: LearnBot, session: Session, since: dt.datetime, until: dt.da
     rows = [
         (
             c.id,
+            c.examples[0] if c.examples else "",
             c.status,
             c.questions,
             c.people,
             c.first_seen,
             c.last_seen,
-            " | ".join(c.examples),
+            " | ".join(c.examples[1:]),
             c.nearest.title if c.nearest else None,
             c.nearest.confidence if c.nearest else None,
             c.closed_by_title or c.closed_by,
@@ -407,18 +413,19 @@ def gaps_table(bot: LearnBot, session: Session, since: dt.datetime, until: dt.da
         "lesson; a cluster closes when a lesson now answers it. Open clusters first.",
         (
             Column("cluster", "Cluster"),
+            Column("topic", "First question"),
             Column("status", "Status"),
             Column("questions", "Questions", "int"),
             Column("people", "People", "int"),
             Column("first_seen", "First seen", "date"),
             Column("last_seen", "Last seen", "date"),
-            Column("examples", "Examples"),
+            Column("examples", "More examples"),
             Column("nearest_lesson", "Nearest lesson"),
             Column("nearest_confidence", "Confidence", "number"),
             Column("closed_by", "Closed by"),
         ),
         rows,
-        Chart("cluster", ("questions", "people"), "Largest content gaps", "", horizontal=True)
+        Chart("topic", ("questions", "people"), "The ten largest content gaps", "", horizontal=True, limit=10)
         if rows
         else None,
         missing=None if rows else f"No content gaps {period}.",
