@@ -35,6 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ["ralph-malph[lrs,cli]==5.1.0", "requests>=2.31,<3"]
 KEY, SECRET = "learnbot-test", "lrs-test-secret"
 START_SECONDS = 60.0
+# ralph's app as `ralph runserver -b fs` serves it (uvicorn, settings from RALPH_* variables), with one
+# fix: ralph 5.1.0's file backend writes each POST with "create", which refuses an existing file, so
+# every POST after the first answered 500; appending is what an LRS file store needs.
+SHIM = """\
+from ralph.backends.data.base import BaseOperationType
+from ralph.backends.lrs.fs import FSLRSBackend
+
+FSLRSBackend.default_operation_type = BaseOperationType.APPEND
+
+from ralph.api import app  # noqa: E402
+"""
 
 
 class LrsUnavailable(Exception):
@@ -103,7 +114,11 @@ class Lrs:
             headers={"Authorization": basic(self.key, self.secret), "X-Experience-API-Version": "1.0.3"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
-            return dict(json.loads(response.read()))
+            body = json.loads(response.read())
+        # xAPI answers a statementId query with the statement; ralph 5.1.0 wraps it in a StatementResult
+        found = body.get("statements", [body]) if isinstance(body, dict) else []
+        [statement] = [s for s in found if s.get("id") == statement_id]
+        return dict(statement)
 
 
 def basic(key: str, secret: str) -> str:
@@ -130,10 +145,16 @@ def start_lrs(folder: Path) -> Lrs:
     port = free_port()
     data = folder / "data"
     log = folder / "lrs.log"
-    command = [ralph, "runserver", "-b", "fs", "--fs-default-directory-path", str(data)]
+    (folder / "learnbot_lrs.py").write_text(SHIM)
+    env["RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH"] = str(data)
+    command = [str(venv / "bin" / "python"), "-m", "uvicorn", "learnbot_lrs:app", "--no-access-log"]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command + ["-h", "127.0.0.1", "-p", str(port)], env=env, cwd=folder, stdout=out, stderr=out
+            command + ["--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=folder,
+            stdout=out,
+            stderr=out,
         )
     lrs = Lrs(f"http://127.0.0.1:{port}/xAPI", KEY, SECRET, data / "fs_lrs.jsonl", process, log)
     deadline = time.monotonic() + START_SECONDS

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 XAPI_VERSION = "1.0.3"
 CONNECT_SECONDS = 10.0
 READ_SECONDS = 30.0
-REASON_LIMIT = 300  # characters of the LRS's error text kept in the outbox row
+REASON_LIMIT = 300  # characters of the LRS's reason kept in the outbox row
 
 
 class XapiSender:
@@ -83,7 +83,7 @@ class XapiSender:
         if status == 409:
             log.warning("LRS already holds statements with these ids (409); counted as delivered")
             return status
-        reason = f"LRS answered HTTP {status}: {response.text[:REASON_LIMIT].strip()}"
+        reason = f"LRS answered HTTP {status}: {_detail(response)}"
         if status == 429:
             raise DeliveryError(reason, retry_after=_seconds(response.headers.get("Retry-After")))
         if status in (401, 403):
@@ -91,6 +91,24 @@ class XapiSender:
         if status >= 500:
             raise DeliveryError(reason, ambiguous=True)
         raise DeliveryError(reason, permanent=True)
+
+
+def _detail(response: httpx.Response) -> str:
+    """The LRS's reason, without the statements it may echo back (validation errors quote their input)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "no reason given"
+    detail = body.get("detail", body.get("message")) if isinstance(body, dict) else None
+    if isinstance(detail, list):  # validation errors: where and what, never the input
+        parts = [
+            f"{'.'.join(str(p) for p in item.get('loc', ()))}: {item.get('msg', '')}"
+            for item in detail[:3]
+            if isinstance(item, dict)
+        ]
+        detail = "; ".join(parts) + (f" (and {len(detail) - 3} more)" if len(detail) > 3 else "")
+    text = str(detail) if detail else response.reason_phrase or "no reason given"
+    return text[:REASON_LIMIT]
 
 
 def _seconds(value: str | None) -> float:
