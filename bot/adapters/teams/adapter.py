@@ -125,21 +125,43 @@ class TeamsAdapter:
     async def _answer(self, raw: dict[str, Any], claims: ClaimsIdentity) -> None:
         """A message: who (member lookup), the router, the replies; the person told if it fails."""
         place = _place(raw)
+        incoming = activities.incoming(raw, activities.who(raw, await self._email(raw, claims)))
+        try:
+            replies = await self.work.call(lambda: self.router.on_message(incoming))
+        except Exception:
+            log.exception("teams: handling a message in %s failed", place.conversation_id)
+            replies, failed = [], True
+        else:
+            failed = False
 
-        async def turn(client: ConnectorClientBase, _: TurnContext) -> None:
-            email = await self.people.email(client, raw)
-            incoming = activities.incoming(raw, activities.who(raw, email))
-            try:
-                replies = await self.work.call(lambda: self.router.on_message(incoming))
-            except Exception:
-                log.exception("teams: handling a message in %s failed", place.conversation_id)
+        async def send(client: ConnectorClientBase, _: TurnContext) -> list[Reply]:
+            if failed:
                 await delivery.tell(client, place, delivery.SORRY)
-                return
-            lost = await delivery.deliver(client, place, replies)
-            if lost:
-                await self.work.call(lambda: self._undelivered(lost))
+                return []
+            return await delivery.deliver(client, place, replies)
 
-        await connector.in_turn(self.cloud, claims, self._where(raw), turn)
+        try:
+            lost = await connector.in_turn(self.cloud, claims, self._where(raw), send)
+        except Exception as exc:
+            log.warning("teams: could not reply in %s (%s)", place.conversation_id, type(exc).__name__)
+            lost = replies
+        if lost:
+            await self.work.call(lambda: self._undelivered(lost))
+
+    async def _email(self, raw: dict[str, Any], claims: ClaimsIdentity) -> str | None:
+        """The person's email from the connector's member lookup (cached); None when it cannot be had."""
+        known, email = self.people.known(raw)
+        if known:
+            return email
+
+        async def lookup(client: ConnectorClientBase, _: TurnContext) -> str | None:
+            return await self.people.email(client, raw)
+
+        try:
+            return await connector.in_turn(self.cloud, claims, self._where(raw), lookup)
+        except Exception as exc:
+            log.warning("teams: no connector for a member lookup (%s)", type(exc).__name__)
+            return None
 
     def _undelivered(self, replies: list[Reply]) -> None:
         """An answer that never reached the person is not counted as answered (it shows as a gap)."""
@@ -155,12 +177,8 @@ class TeamsAdapter:
         reach = activities.reach(raw)
         if reach is None or not activities.user_key(raw):
             return
-
-        async def turn(client: ConnectorClientBase, _: TurnContext) -> None:
-            email = await self.people.email(client, raw)
-            await self.work.call(lambda: self.router.on_contact(activities.who(raw, email), reach))
-
-        await connector.in_turn(self.cloud, claims, self._where(raw), turn)
+        who = activities.who(raw, await self._email(raw, claims))
+        await self.work.call(lambda: self.router.on_contact(who, reach))
 
     async def _click(self, context: TurnContext, raw: dict[str, Any]) -> dict[str, Any]:
         """A card button: the router's replies as the invoke's answer (the card replaced in place)."""

@@ -33,6 +33,14 @@ class People:
         self._known: dict[tuple[str | None, str], tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
+    def known(self, activity: dict[str, Any]) -> tuple[bool, str | None]:
+        """(True, email) when this person was looked up within the last `ttl` seconds."""
+        with self._lock:
+            cached = self._known.get((tenant(activity), user_key(activity)))
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return True, cached[1]
+        return False, None
+
     async def email(self, connector: ConnectorClientBase | None, activity: dict[str, Any]) -> str | None:
         key = (tenant(activity), user_key(activity))
         with self._lock:
