@@ -58,6 +58,11 @@ QUESTION_WORDS = frozenset(
     ]
 )
 GONE = "That rating has already been saved; there's nothing to skip."
+COMMENT_HERE = "Anything to add? Reply with a short comment, or press Skip."
+COMMENT_IN_DM = (
+    f"Anything to add? Send me a short comment in a direct message within {COMMENT_MINUTES} minutes, "
+    "or press Skip."
+)
 
 
 def _parse(value: str) -> tuple[int | None, str, list[int]] | None:
@@ -118,7 +123,7 @@ def on_rate(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
         "Thanks for rating ",
         bold(item.title),
         f": relevance to your role {relevance}/5, strategic clarity {clarity}/5. ",
-        "Anything to add? Reply with a short comment, or press Skip.",
+        COMMENT_HERE if action.is_direct else COMMENT_IN_DM,
     )
     skip = Button("Skip", "rate_skip", str(rating.id))
     return [Reply(text=text, buttons=(skip,), replace_message=True)]

@@ -53,6 +53,17 @@ def test_skip_saves_the_rating_without_a_comment_and_a_question_is_never_a_comme
     assert ratings(chat)[0].comment is None
 
 
+def test_the_comment_window_closes_after_thirty_minutes(chat: ConsoleChat) -> None:
+    chat.handle_line(QUESTION)
+    for press in ("3", "4", "4"):
+        chat.handle_line(press)
+    chat.handle_line("/clock +31m")
+    later = chat.handle_line("situation behaviour impact")
+    assert "Thanks, I've added your comment" not in later
+    assert "Give useful feedback to a peer" in later  # answered as a question
+    assert ratings(chat)[0].comment is None
+
+
 def test_rating_again_updates_the_one_rating(chat: ConsoleChat) -> None:
     for scores in (("1", "2"), ("4", "3")):
         chat.handle_line(QUESTION)
