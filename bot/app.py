@@ -46,6 +46,7 @@ class LearnBot:
     watcher: LibraryWatcher | None = None
     # Platform → outbox sender in this process (set by the scheduler's wiring or the console chat).
     senders: dict[str, Any] = field(default_factory=dict)
+    data_dir: Path = Path(".learnbot")  # where files a person asked for (their data export) are written
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -122,4 +123,5 @@ def open_bot(settings: Settings) -> LearnBot:
         config_path=settings.config_path,
         pillar_names=names,
         watcher=watcher,
+        data_dir=settings.data_dir,
     )

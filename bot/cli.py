@@ -365,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.org_commands import add_commands as add_org_commands  # org sync, one-on-ones scan
 
     add_org_commands(commands, _settings)
+    from bot.user_commands import add_commands as add_user_commands  # user export|delete
+
+    add_user_commands(commands, _settings)
     return parser
 
 

@@ -35,6 +35,7 @@ from handlers.curation import save_lesson
 from handlers.feedback import on_feedback
 from handlers.gaps import gaps_command, on_gaps_page, on_gaps_send
 from handlers.home import home_view
+from handlers.my_data import DATA_ACTIONS, DATA_COMMANDS
 from handlers.not_sure import on_not_sure
 from handlers.one_on_ones import on_response, show_team
 from handlers.passive import PassiveLimiter, suggest
@@ -58,6 +59,7 @@ COMMANDS: dict[str, MessageHandler] = {
     "nudges on": nudges.nudges_on,
     "sharing": show_sharing,
     "team": show_team,
+    **DATA_COMMANDS,
 }
 ADMIN_COMMANDS: dict[str, MessageHandler] = {"gaps": show_gaps}
 ACTIONS: dict[str, Callable[..., list[Reply]]] = {
@@ -90,6 +92,7 @@ ACTIONS: dict[str, Callable[..., list[Reply]]] = {
     "sharing_completions": on_sharing,
     "sharing_ratings": on_sharing,
     "sharing_takeaway": on_sharing,
+    **DATA_ACTIONS,
 }
 UNKNOWN_ACTION = "Sorry, that button no longer works. Ask me again and I'll find you a lesson."
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
