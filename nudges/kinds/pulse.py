@@ -6,7 +6,8 @@ July, October) or every `every_days` from 2026-01-05; the planner then asks in e
 working hours, like every personal nudge (quiet days, caps, opt-out, Stop nudges). An active
 learner is a person still here with learning activity (a question, an enrolment or a finished
 step) in the last `ACTIVE_DAYS`. The key is `pulse:<period>:<person>`, and someone already asked
-or who has answered in this period is not asked again.
+or who has answered in this period is not asked again. A pulse switched on (or a learner who
+becomes active) in the last `LATE_DAYS` of a period waits for the next period.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from storage.pulse import active_learners, answered
 
 NAME = "pulse"
 ACTIVE_DAYS = 182
+LATE_DAYS = 14  # not started in a period's last two weeks: the next period's question follows soon
 ANCHOR = dt.date(2026, 1, 5)  # every_days periods count from this Monday
 DEFAULT_MONTHS = (1, 4, 7, 10)
 
@@ -81,13 +83,19 @@ class Pulses:
         settings = planning.config.purpose_pulse
         if not settings.enabled:
             return
-        period = period_at(settings, planning.now)
         session = planning.session
-        done = answered(session=session, period=period.label) | asked(session, period.label)
+        current = period_at(settings, planning.now)
+        upcoming = period_at(settings, current.end)  # so the planner wakes when it starts
+        periods = [upcoming]
+        if current.end - planning.now > dt.timedelta(days=LATE_DAYS):
+            periods.insert(0, current)
         since = planning.now - dt.timedelta(days=ACTIVE_DAYS)
-        for person in active_learners(session=session, since=since):
-            if person.id is not None and person.id not in done:
-                yield Pending(NAME, period.start, person, period.label, period)
+        learners = active_learners(session=session, since=since)
+        for period in periods:
+            done = answered(session=session, period=period.label) | asked(session, period.label)
+            for person in learners:
+                if person.id is not None and person.id not in done:
+                    yield Pending(NAME, period.start, person, period.label, period)
 
     def messages(self, planning: Planning, due: Sequence[Pending]) -> list[Message]:
         question = planning.config.purpose_pulse.question
