@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Sett
                 settings_of(args), people=args.people, weeks=args.weeks, seed=args.seed, now=now
             )
         except DemoError as exc:
-            print(f"error: {exc}")
+            print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"seeded: {summary.line()}")
         print("now run: learnbot report --since 30d")

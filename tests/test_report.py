@@ -21,6 +21,8 @@ from sqlmodel import Session
 from bot.app import prepare
 from bot.cli import main
 from bot.config import Settings
+from bot.report import Table
+from bot.report.sections import optional
 from storage.db import make_engine, session_scope
 from storage.enrolments import enrol
 from storage.models import Meeting, NudgePreference, OutboxMessage, Person, StepProgress
@@ -364,3 +366,53 @@ def test_a_bad_period_is_refused_with_what_to_type(
     assert "--since 'last month': give a period like 30d" in capsys.readouterr().err
     assert main([*args, "report", "--until", "yesterday"]) == 2
     assert "--until 'yesterday': give an ISO date" in capsys.readouterr().err
+
+
+def test_a_report_on_an_empty_database_says_there_is_no_data_yet(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
+    args = ["--config", str(settings.config_path), "--data-dir", str(settings.data_dir)]
+    assert main([*args, "index", "--no-progress"]) == 0
+    out = tmp_path / "empty"
+    assert main([*args, "report", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for said in ("No nudges were delivered", "No 1:1 prompts or 1:1s", "No content gaps", "No ratings"):
+        assert said in page
+    assert "Nobody pressed Applied it in this period yet." in page
+    summary = {row["metric"]: row["value"] for row in read(out, "summary")}
+    assert summary["Questions asked"] == "0" and summary["Answer rate"] == ""  # no rate made up from nothing
+    assert len(read(out, "weekly_active_learners")) in (5, 6)  # every week of the 30 days, with 0 learners
+
+
+def test_a_section_whose_module_fails_says_so_and_the_rest_still_renders() -> None:
+    def broken() -> Table:
+        raise RuntimeError("database went away")
+
+    table = optional("purpose_pulse", broken)
+    assert table.missing == "No data yet: could not be computed (RuntimeError); see the log."
+    assert table.rows == [] and table.title == "Purpose pulse"
+
+
+def test_demo_seed_is_deterministic_and_never_seeds_twice(
+    make_settings: Callable[..., Settings], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        settings = make_settings(config_path=write_config(folder))
+        args = ["--config", str(settings.config_path), "--data-dir", str(folder / "data")]
+        seed = ["demo", "seed", "--people", "12", "--weeks", "3", "--now", "2026-11-27T12:00"]
+        assert main([*args, *seed]) == 0
+        seeded = capsys.readouterr().out
+        assert seeded.startswith("seeded: ") and " 12 people" in seeded
+        out = folder / "reports"
+        assert (
+            main([*args, "report", "--since", "21d", "--until", "2026-11-27T12:00", "--out", str(out)]) == 0
+        )
+        outputs.append({path.name: path.read_text() for path in sorted(out.glob("*.csv"))})
+        assert main([*args, *seed]) == 2  # a second seed would mix two runs' data
+        assert "already has demo data" in capsys.readouterr().err
+    assert outputs[0] == outputs[1]
+    assert int(read(tmp_path / "one" / "reports", "questions")[-1]["asked"]) > 0
