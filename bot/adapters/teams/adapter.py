@@ -61,9 +61,11 @@ def _raw(activity: Activity) -> dict[str, Any]:
 
 
 def _place(raw: dict[str, Any]) -> Place:
+    """Where replies to this activity go: its conversation (in a channel, its reply chain), from learnbot."""
     conversation = str((raw.get("conversation") or {}).get("id") or "")
     reply_to = None if activities.is_personal(raw) else raw.get("id")
-    return Place(conversation, reply_to, activities.tenant(raw))
+    bot, user = raw.get("recipient") or None, raw.get("from") or None
+    return Place(conversation, reply_to, activities.tenant(raw), bot=bot, user=user)
 
 
 class TeamsAdapter:

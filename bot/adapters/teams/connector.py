@@ -28,6 +28,7 @@ from microsoft_agents.hosting.core import (
     TurnContext,
 )
 from microsoft_agents.hosting.core.authorization import AuthTypes
+from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.events import ConversationRef
@@ -98,18 +99,26 @@ def reference(
     service_url = str(data.get("service_url") or "")
     if not service_url:
         raise DeliveryError("the stored Teams reference has no service URL", permanent=True)
-    return ConversationReference(
-        channel_id=str(data.get("channel") or CHANNEL),
-        service_url=service_url,
-        conversation=ConversationAccount(
-            id=conversation_id or ref.channel_id or "",
-            tenant_id=data.get("tenant_id"),
-            conversation_type=data.get("conversation_type"),
-        ),
-        agent=ChannelAccount(id=str(data.get("bot_id") or "learnbot"), name=data.get("bot_name")),
-        user=ChannelAccount(id=str(data.get("teams_user_id") or ref.user_id or "user")),
-        activity_id=activity_id,
-    )
+    try:
+        return ConversationReference(
+            channel_id=str(data.get("channel") or CHANNEL),
+            service_url=service_url,
+            conversation=ConversationAccount(
+                id=conversation_id or ref.channel_id or "",
+                tenant_id=data.get("tenant_id") or None,
+                conversation_type=data.get("conversation_type") or None,
+            ),
+            agent=ChannelAccount(
+                id=str(data.get("bot_id") or "learnbot"), name=str(data.get("bot_name") or "")
+            ),
+            user=ChannelAccount(id=str(data.get("teams_user_id") or ref.user_id or "user")),
+            activity_id=activity_id,
+        )
+    except ValidationError as exc:
+        problems = exc.error_count()
+        raise DeliveryError(
+            f"the stored Teams reference is malformed ({problems} problems)", permanent=True
+        ) from None
 
 
 async def in_turn(

@@ -37,6 +37,8 @@ class Place:
     conversation_id: str
     reply_to: str | None = None
     tenant_id: str | None = None
+    bot: dict[str, Any] | None = None  # learnbot's account in this conversation (the message's `from`)
+    user: dict[str, Any] | None = None  # the person's account (its `recipient`)
 
 
 def payload(reply: Reply) -> dict[str, Any]:
@@ -62,6 +64,8 @@ async def post(
             **body,
             "channelId": CHANNEL,
             "conversation": {"id": place.conversation_id, "tenantId": place.tenant_id},
+            **({"from": place.bot} if place.bot else {}),
+            **({"recipient": place.user} if place.user and thread else {}),
         }
     )
     try:
@@ -90,7 +94,7 @@ async def deliver(connector: ConnectorClientBase, place: Place, replies: list[Re
     for number, reply in enumerate(replies):
         try:
             if reply.to_channel:
-                elsewhere = Place(reply.to_channel, tenant_id=place.tenant_id)
+                elsewhere = Place(reply.to_channel, tenant_id=place.tenant_id, bot=place.bot)
                 await post(connector, elsewhere, payload(reply), thread=False)
             else:
                 await post(connector, place, payload(reply))

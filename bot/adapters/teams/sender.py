@@ -49,7 +49,13 @@ class TeamsSender:
         if not conversation:
             raise DeliveryError("no Teams conversation stored for this person yet", permanent=True)
         where = connector.reference(to)
-        place = Place(conversation, tenant_id=(to.data or {}).get("tenant_id"))
+        bot, user = where.agent, where.user
+        place = Place(
+            conversation,
+            tenant_id=(to.data or {}).get("tenant_id"),
+            bot={"id": bot.id, "name": bot.name} if bot else None,
+            user={"id": user.id} if user else None,
+        )
         body = delivery.payload(outbound.reply)
 
         async def post(client: ConnectorClientBase, _: TurnContext) -> str | None:
