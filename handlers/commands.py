@@ -19,6 +19,11 @@ HELP = Text(
     ", ",
     italic("share my outlook calendar"),
     ".\nAfter each answer, tell me whether it helped: that's how the library gets better.",
+    "\nYour data is yours: ",
+    code("export my data"),
+    " or ",
+    code("delete my data"),
+    " (in a direct message with me).",
 )
 ADMIN_HELP = Text(
     "\nAs an L&D admin you can also type ",
