@@ -1,4 +1,4 @@
-"""`learnbot report` (the L&D report as HTML and CSV) and `learnbot demo seed` (sample activity to report on)."""
+"""`learnbot report` (the L&D report as HTML and CSV) and `learnbot demo seed` (activity to report on)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Sett
     report = commands.add_parser("report", help=cmd_report.__doc__, description=cmd_report.__doc__)
     report.add_argument("--since", default="30d", help="the period before --until: 30d, 8w … (default 30d)")
     report.add_argument("--until", help="end of the period, an ISO date or time in UTC (default now)")
-    report.add_argument("--out", default="reports", help="folder for report.html and the CSVs (default reports)")
+    report.add_argument(
+        "--out", default="reports", help="folder for report.html and the CSVs (default reports/)"
+    )
     report.set_defaults(func=cmd_report)
 
     demo = commands.add_parser("demo", help="sample data for trying learnbot out")
