@@ -200,10 +200,12 @@ def lrs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lrs]:
 @dataclass
 class DroppingProxy:
     """An HTTP proxy to the LRS that forwards every request and, for the first `drop` POSTs, closes the
-    connection instead of passing the LRS's answer back: the statements arrived, the sender never heard."""
+    connection instead of passing the LRS's answer back: the statements arrived, the sender never heard.
+    With `busy`, it first plays an LRS that is rate-limiting."""
 
     target: str  # e.g. http://127.0.0.1:8100
     drop: int = 1
+    busy: int = 0  # the first `busy` POSTs are answered 429 (Retry-After: 7) without reaching the LRS
     posts: list[int] = field(default_factory=list)  # the LRS's status for each POST forwarded
     server: ThreadingHTTPServer | None = None
 
@@ -218,6 +220,13 @@ class DroppingProxy:
             def _forward(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if method == "POST" and proxy.busy > 0:
+                    proxy.busy -= 1
+                    self.send_response(429)
+                    self.send_header("Retry-After", "7")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 upstream = http.client.HTTPConnection(host, int(port), timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 upstream.request(method, self.path, body=body, headers=headers)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ralph.models.xapi.base.statements import BaseXapiStatement
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import col, select
 
 from bot.adapters.console import ConsoleChat
@@ -288,3 +289,20 @@ def test_export_writes_the_statements_sent_and_those_not_swept_yet(
     assert "--since 'last month': use a period like 30d, 12h or 2w" in capsys.readouterr().err
     assert main(args[:-2] + ["--out", str(tmp_path)]) == 2
     assert "is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_migration_0013_adds_and_removes_the_statement_table(db_url: str) -> None:
+    from alembic import command
+
+    from storage.db import _alembic_config, make_engine, upgrade
+
+    engine = make_engine(db_url)
+    try:
+        assert upgrade(engine, "0013") == "0013"
+        columns = {c["name"] for c in sa_inspect(engine).get_columns("xapistatement")}
+        assert {"id", "key", "user_id", "verb", "object", "statement", "batch", "sent_at"} <= columns
+        command.downgrade(_alembic_config(engine), "0012")
+        assert "xapistatement" not in sa_inspect(engine).get_table_names()
+        assert upgrade(engine) is not None and "xapistatement" in sa_inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from bot.app import LearnBot
+from nudges.clock import as_utc
 from nudges.outbox import Dispatcher
 from nudges.scheduler import run_tick
 from nudges.xapi.sender import XapiSender
@@ -132,3 +133,28 @@ def test_a_statement_the_lrs_rejects_fails_its_batch_with_the_lrs_reason_but_not
     assert row.status == "failed"
     assert "LRS answered HTTP 422: body.5.actor: Field required" in (row.last_error or "")
     assert "lessons/give-peer-feedback" not in (row.last_error or "")  # the statement is not echoed
+
+
+def test_a_rate_limited_batch_waits_for_retry_after_without_using_an_attempt(
+    make_bot: MakeBot,  # noqa: F811
+    lrs: Lrs,  # noqa: F811
+) -> None:
+    bot = make_bot(iri_base=f"https://learn.acme.example/xapi/{uuid.uuid4().hex[:8]}")
+    learner_conversation(bot)
+    proxy = DroppingProxy(lrs.endpoint.removesuffix("/xAPI"), drop=0, busy=1)
+    sender = XapiSender(proxy.start() + "/xAPI", lrs.key, lrs.secret, engine=bot.engine, clock=bot.clock)
+    try:
+        now = bot.clock.now()
+        assert run_tick(bot, {"xapi": sender}).dispatch.deferred == 1
+        [row], _ = xapi_rows(bot)
+        assert row.status == "pending" and row.attempts == 0  # a rate limit uses no attempt
+        assert as_utc(row.due_at) == now + dt.timedelta(seconds=7)  # Retry-After: 7
+        assert run_tick(bot, {"xapi": sender}, at=now + dt.timedelta(seconds=6)).dispatch.sent == 0
+        assert run_tick(bot, {"xapi": sender}, at=now + dt.timedelta(seconds=7)).dispatch.sent == 1
+    finally:
+        proxy.stop()
+        sender.close()
+    _, statements = xapi_rows(bot)
+    assert Counter(i for i in lrs.stored_ids() if i in {s.id for s in statements}) == Counter(
+        {s.id: 1 for s in statements}
+    )
