@@ -47,6 +47,8 @@ FILES_PERMISSION = "Files.Read.All"
 PAGES_PERMISSION = "Sites.Read.All"
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_TEXT_BYTES = 1_000_000  # a lesson is short; a bigger text file is reported, not downloaded
+# One item refused or gone (item-level permissions, deleted meanwhile): reported, the rest still read.
+ITEM_STATUSES = (401, 403, 404)
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"[ \t\r\f\v]+")
 
@@ -94,7 +96,8 @@ async def _scan(
                     PAGES_PERMISSION,
                 )
     except GraphNotConfigured as exc:
-        result.problems.append(SourceProblem(source.name, str(exc)))
+        needs = f"{FILES_PERMISSION} (documents) and {PAGES_PERMISSION} (site pages)"
+        result.problems.append(SourceProblem(source.name, f"{exc}; SharePoint sources need {needs}"))
     result.removed -= {item.id for item in result.items}
     return result
 
@@ -167,7 +170,15 @@ async def _documents(client: GraphServiceClient, source: SharePointSource, resul
         if graph_id in known:
             result.removed.add(known.pop(graph_id))
     for graph_id, item in files.items():
-        built = await _document(drive, source, item)
+        try:
+            built = await _document(drive, source, item)
+        except APIError as exc:
+            if status_of(exc) not in ITEM_STATUSES:
+                raise  # throttled or down: this run stops here and the next asks again from the old link
+            where = f"document {item.name or graph_id!r}"
+            built = SourceProblem(
+                _doc_location(source, item), problem(exc, reading=where, permission=FILES_PERMISSION)
+            )
         _remember(result, known, graph_id, built)
     result.delta_link = new_link
     result.state["documents"] = {
@@ -193,7 +204,7 @@ async def _delta(root: Any, link: str | None) -> tuple[list[DriveItem], str | No
 async def _document(drive: Any, source: SharePointSource, item: DriveItem) -> SourceItem | SourceProblem:
     """One document as a lesson: text files' content, others by name and description; columns by mapping."""
     name = item.name or item.id or "document"
-    location = f"{source.name}/{source.folder.strip('/') + '/' if source.folder else ''}{name}"
+    location = _doc_location(source, item)
     stem = name.rsplit(".", 1)[0] if "." in name else name
     meta: dict[str, Any] = _defaults(source)
     meta.update(
@@ -220,6 +231,11 @@ async def _document(drive: Any, source: SharePointSource, item: DriveItem) -> So
         )
     except ItemError as exc:
         return SourceProblem(location, str(exc), exc.line)
+
+
+def _doc_location(source: SharePointSource, item: DriveItem) -> str:
+    folder = source.folder.strip("/") + "/" if source.folder else ""
+    return f"{source.name}/{folder}{item.name or item.id}"
 
 
 async def _columns(builder: Any, source: SharePointSource) -> dict[str, Any]:
@@ -292,10 +308,19 @@ async def _pages(client: GraphServiceClient, source: SharePointSource, result: S
         before = known.get(listing.id)
         if before and before.get("etag") == _version(listing):
             continue
-        full = await site.pages.by_base_site_page_id(listing.id).graph_site_page.get(
-            RequestConfiguration(query_parameters=query)
-        )
-        built = _page(source, full or listing)
+        try:
+            full = await site.pages.by_base_site_page_id(listing.id).graph_site_page.get(
+                RequestConfiguration(query_parameters=query)
+            )
+            built = _page(source, full or listing)
+        except APIError as exc:
+            if status_of(exc) not in ITEM_STATUSES:
+                raise
+            where = f"page {listing.name or listing.id!r}"
+            built = SourceProblem(
+                f"{source.name}/pages/{listing.name or listing.id}",
+                problem(exc, reading=where, permission=PAGES_PERMISSION),
+            )
         _remember(result, ids, listing.id, built)
         if isinstance(built, SourceItem):
             known[listing.id] = {"id": built.id, "etag": _version(listing)}

@@ -254,3 +254,30 @@ def test_a_bad_sharepoint_mapping_is_a_config_error_naming_the_key(
         with pytest.raises(ConfigError) as error:
             load_config(settings.config_path)
         assert any(problem.startswith(expected) for problem in error.value.problems), error.value.problems
+
+
+def test_one_refused_document_is_reported_and_the_others_are_indexed(
+    tmp_path: Path, fake: FakeSharePoint
+) -> None:
+    fake.failures["content"] = 403  # e.g. item-level permissions on the Markdown file
+    settings = workspace(tmp_path, fake)
+
+    summary = prepare(settings)
+
+    [refused] = [str(p) for p in summary.problems]
+    assert refused.startswith("sharepoint/Lessons/giving-feedback.md: ") and "Files.Read.All" in refused
+    assert {"escalation-checklist", "welcome-to-support", "holiday-rota", "vpn"} == active(settings)
+
+
+def test_without_graph_settings_the_source_says_what_to_set_and_nothing_is_lost(
+    tmp_path: Path, fake: FakeSharePoint
+) -> None:
+    settings = workspace(tmp_path, fake)
+    prepare(settings)
+    before = active(settings)
+
+    summary = prepare(settings.model_copy(update={"graph_allow_anonymous": False}))
+
+    [problem] = [str(p) for p in summary.problems]
+    assert "GRAPH_TENANT_ID" in problem and "Files.Read.All" in problem and "Sites.Read.All" in problem
+    assert active(settings) == before
