@@ -40,4 +40,5 @@ def write_report(incoming: Incoming, *, session: Session, bot: LearnBot, caller:
     written = make_report(bot=bot, days=days, folder=folder, session=session)
     text = Text(f"Your learning report for the last {days} days is ready: open ", code(str(written.html)))
     text += Text(f". Beside it are {len(written.csvs)} CSV files, one per table, in ", code(str(folder)), ".")
+    text += "\n" + "\n".join(f"• {metric}: {value}" for metric, value in written.headline)
     return [Reply(text=text)]

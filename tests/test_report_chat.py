@@ -15,6 +15,7 @@ def test_an_admin_types_report_and_is_told_where_the_page_and_csvs_are(chat: Con
     chat.handle_line("/as admin")
     reply = chat.handle_line("report")
     assert "Your learning report for the last 30 days is ready: open" in reply
+    assert "• Questions asked: 2" in reply and "• Answer rate: 50%" in reply  # the headline, in chat
     [page] = re.findall(r"\S+/report\.html", reply)
     page_path = Path(page.strip("`"))
     assert page_path.is_file() and "Learning report" in page_path.read_text(encoding="utf-8")

@@ -27,6 +27,7 @@ class Written:
 
     html: Path
     csvs: dict[str, Path]
+    headline: tuple[tuple[str, str], ...] = ()  # (metric, value as the page shows it)
 
 
 def show(value: Any, kind: str) -> str:
@@ -79,4 +80,5 @@ def write_report(report: Report, folder: Path) -> Written:
     csvs = {t.name: write_csv(t, folder) for t in [report.headline, *report.tables]}
     html = folder / HTML_NAME
     html.write_text(render_html(report), encoding="utf-8")
-    return Written(html, csvs)
+    headline = tuple((metric, show(value, unit)) for metric, value, unit in report.headline.rows)
+    return Written(html, csvs, headline)
