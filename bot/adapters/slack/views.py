@@ -71,7 +71,7 @@ def sharing_blocks(home: HomeView) -> list[Block]:
     share = home.sharing
     if share is None:
         return []
-    who = f"*{inert(share.manager)}*" if share.manager else "your manager (none in the org chart yet)"
+    who = inert(share.manager) if share.manager else "your manager (none in the org chart yet)"
     on = {True: "shared", False: "not shared"}
     text = (
         f"*What {who} sees*\nCompletions and pathway progress {on[share.completions]} · ratings "
