@@ -235,7 +235,8 @@ def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the Slack app: HTTP on --port at /slack/events, or Socket Mode when SLACK_APP_TOKEN is set."""
+    """Run the bot: Slack over HTTP at /slack/events on --port (or Socket Mode when SLACK_APP_TOKEN is set),
+    and Teams at /api/messages on the same port when TEAMS_APP_ID or TEAMS_ALLOW_ANONYMOUS is set."""
     from bot.adapters.slack import EVENTS_PATH, INSTALL_PATH, SlackAdapter
     from bot.adapters.slack.guard import configure_logging
     from bot.adapters.slack.server import http_server, socket_mode_handler, start_problem
@@ -244,6 +245,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     socket_mode = bool(settings.slack_app_token) and not args.http
+    if settings.has_teams or settings.teams_app_id:  # Teams at /api/messages, Slack too when configured
+        from bot.serve import serve
+
+        configured = settings.has_slack or settings.slack_signing_secret or settings.slack_app_token
+        slack = _slack_problems(settings, socket_mode) if configured else []
+        configure_logging(settings.log_level)
+        where = {"host": args.host, "port": args.port, "socket_mode": socket_mode}
+        return serve(settings, nudges=not args.no_nudges, slack=slack, **where)
     problems = _slack_problems(settings, socket_mode)
     if problems:
         for problem in problems:
@@ -368,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.user_commands import add_commands as add_user_commands  # user export|delete
 
     add_user_commands(commands, _settings)
+    from bot.teams_commands import add_commands as add_teams_commands  # teams package
+
+    add_teams_commands(commands, _settings)
     return parser
 
 

@@ -105,19 +105,32 @@ def start_in_thread(settings: Settings, router: Any, host: str = "127.0.0.1", po
     return served
 
 
-def serve(settings: Settings, *, host: str, port: int, nudges: bool, socket_mode: bool) -> int:
-    """Run until interrupted: Teams (and Slack over HTTP) on host:port, Slack Socket Mode beside it."""
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    nudges: bool,
+    socket_mode: bool,
+    slack: list[str] | None = None,
+) -> int:
+    """Run until interrupted: Teams (and Slack over HTTP) on host:port, Slack Socket Mode beside it.
+
+    `slack` lists what is missing for Slack (from the CLI's checks); any problem stops the start."""
     from bot.adapters.slack.server import socket_mode_handler, start_problem
     from bot.adapters.teams.server import MESSAGES_PATH
     from bot.app import open_bot
     from bot.router import Router
 
-    problems = teams_problems(settings)
-    if problems:
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
-        print("see README, 'Install in Teams'", file=sys.stderr)
-        return EXIT_USAGE
+    for problems, section in (
+        (slack or [], "Install in Slack"),
+        (teams_problems(settings), "Install in Teams"),
+    ):
+        if problems:
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            print(f"see README, '{section}'", file=sys.stderr)
+            return EXIT_USAGE
     if settings.teams_allow_anonymous:
         print(ANONYMOUS_WARNING, file=sys.stderr, flush=True)
         log.warning(ANONYMOUS_WARNING)
