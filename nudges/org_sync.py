@@ -143,34 +143,34 @@ async def graph_people(client: GraphServiceClient) -> AsyncIterator[OrgEntry]:
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
+    from bot.graph import get_json
+
     query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
         select=USER_FIELDS, expand=["manager($select=id,mail,userPrincipalName)"], top=PAGE_SIZE
     )
-    page = await client.users.get(request_configuration=RequestConfiguration(query_parameters=query))
+    config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
+    page: dict[str, Any] | None = await get_json(client, client.users, config)
     while page is not None:
-        for user in page.value or []:
-            if entry := _entry(user):
+        for user in page.get("value") or []:
+            if entry := entry_of(user):
                 yield entry
-        link = page.odata_next_link
-        page = await client.users.with_url(link).get() if link else None
+        link = page.get("@odata.nextLink")
+        page = await get_json(client, client.users.with_url(link)) if link else None
 
 
-def _entry(user: Any) -> OrgEntry | None:
-    email = (user.mail or user.user_principal_name or "").lower()
-    if not email or user.account_enabled is False:
+def entry_of(user: dict[str, Any]) -> OrgEntry | None:
+    """A Graph user (JSON) as an org chart entry; None for a disabled account or one without an address."""
+    principal = str(user.get("userPrincipalName") or "").lower()
+    email = str(user.get("mail") or principal).lower()
+    if not email or user.get("accountEnabled") is False:
         return None
-    boss = user.manager
-    boss_email = None
-    if boss is not None:
-        boss_email = getattr(boss, "mail", None) or getattr(boss, "user_principal_name", None)
-        extra = getattr(boss, "additional_data", None) or {}
-        boss_email = boss_email or extra.get("mail") or extra.get("userPrincipalName")
-    principal = (user.user_principal_name or "").lower()
+    boss = user.get("manager") or {}
+    boss_email = str(boss.get("mail") or boss.get("userPrincipalName") or "").lower()
     return OrgEntry(
         email=email,
-        name=user.display_name,
-        manager_email=boss_email.lower() if boss_email else None,
-        team=user.department,
-        external_id=user.id,
+        name=user.get("displayName"),
+        manager_email=boss_email or None,
+        team=user.get("department"),
+        external_id=user.get("id"),
         principal_name=principal if principal and principal != email else None,
     )

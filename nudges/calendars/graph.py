@@ -114,48 +114,48 @@ async def _manager_meetings(
     )
     config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
     config.headers.add("Prefer", 'outlook.timezone="UTC"')
-    page = await builder.get(request_configuration=config)
+    page: dict[str, Any] | None = await graph.get_json(client, builder, config)
     requests = 1
     found: list[FoundMeeting] = []
     while page is not None:
-        for event in page.value or []:
+        for event in page.get("value") or []:
             meeting = one_on_one(event, calendar)
             if meeting is not None and window[0] <= meeting.start_at < window[1]:
                 found.append(meeting)
-        link = page.odata_next_link
+        link = page.get("@odata.nextLink")
         if not link:
             break
         following: RequestConfiguration[Any] = RequestConfiguration()
         following.headers.add("Prefer", 'outlook.timezone="UTC"')
-        page = await builder.with_url(link).get(request_configuration=following)
+        page = await graph.get_json(client, builder.with_url(link), following)
         requests += 1
     return found, requests
 
 
-def one_on_one(event: Any, calendar: ManagerCalendar) -> FoundMeeting | None:
-    """The 1:1 this event is (manager and exactly one direct report, nobody declined), or None."""
-    if event.is_cancelled or event.is_all_day or not event.id:
+def one_on_one(event: dict[str, Any], calendar: ManagerCalendar) -> FoundMeeting | None:
+    """The 1:1 this Graph event (JSON) is: the manager and exactly one direct report, nobody declined."""
+    if event.get("isCancelled") or event.get("isAllDay") or not event.get("id"):
         return None
-    if _response(event.response_status) == "declined":  # the manager's own answer, in their calendar
+    if _response(event.get("responseStatus")) == "declined":  # the manager's own answer, in their calendar
         return None
-    people = {_address(event.organizer)} - {""}
+    people = {_address(event.get("organizer"))} - {""}
     declined = False
-    for attendee in event.attendees or []:
-        if _value(getattr(attendee, "type", None)) == "resource":
+    for attendee in event.get("attendees") or []:
+        if attendee.get("type") == "resource":
             continue  # a meeting room is not a person
         if address := _address(attendee):
             people.add(address)
-            declined = declined or _response(attendee.status) == "declined"
+            declined = declined or _response(attendee.get("status")) == "declined"
     report_ids = {calendar.reports[a] for a in people if a in calendar.reports}
     has_manager = any(a in calendar.addresses for a in people)
     others = [a for a in people if a not in calendar.addresses and a not in calendar.reports]
     if not has_manager or len(report_ids) != 1 or others or declined:
         return None
-    start, end = _when(event.start), _when(event.end)
+    start, end = _when(event.get("start")), _when(event.get("end"))
     if start is None:
         return None
     return FoundMeeting(
-        id=f"graph:{event.id}",
+        id=f"graph:{event['id']}",
         manager_id=calendar.manager_id,
         report_id=report_ids.pop(),
         start_at=start,
@@ -165,26 +165,22 @@ def one_on_one(event: Any, calendar: ManagerCalendar) -> FoundMeeting | None:
 
 
 def _address(holder: Any) -> str:
-    email = getattr(holder, "email_address", None)
-    return (getattr(email, "address", None) or "").strip().lower()
-
-
-def _value(enum: Any) -> str:
-    return str(getattr(enum, "value", enum or ""))
+    email = (holder or {}).get("emailAddress") or {}
+    return str(email.get("address") or "").strip().lower()
 
 
 def _response(status: Any) -> str:
-    return _value(getattr(status, "response", None))
+    return str((status or {}).get("response") or "")
 
 
 def _when(stamp: Any) -> dt.datetime | None:
     """A Graph dateTimeTimeZone (UTC when asked with Prefer: outlook.timezone) as an aware UTC time."""
-    text = getattr(stamp, "date_time", None)
+    text = (stamp or {}).get("dateTime")
     if not text:
         return None
-    moment = dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
+    moment = dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", str(text).replace("Z", "+00:00")))
     if moment.tzinfo is None:
-        zone_name = getattr(stamp, "time_zone", None) or "UTC"
+        zone_name = (stamp or {}).get("timeZone") or "UTC"
         try:
             zone: dt.tzinfo = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):

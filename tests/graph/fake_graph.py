@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ class FakeGraph:
     forbidden: set[str] = field(default_factory=set)  # user ids whose calendar answers 403
     faults: list[Fault] = field(default_factory=list)
     page_size: int = 100  # the largest page the server returns, whatever $top asks for
+    latency: float = 0.0  # seconds each answer takes (a network round trip, for benchmarks)
     routes: list[tuple[re.Pattern[str], Route]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # requests per path (ids kept)
     requests: list[str] = field(default_factory=list)  # every path?query received, in order
@@ -153,6 +155,8 @@ class FakeGraph:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                if graph.latency:
+                    time.sleep(graph.latency)
                 status, headers, body = graph.handle(self.path, self.headers.get("Authorization"))
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
