@@ -37,13 +37,12 @@ def latest_timestamp(*, session: Session) -> dt.datetime | None:
     return session.exec(select(func.max(XapiStatement.timestamp))).one()
 
 
-def unbatched(*, session: Session, limit: int) -> list[XapiStatement]:
-    """Up to `limit` recorded statements not yet in a batch, oldest event first."""
+def unbatched_ids(*, session: Session) -> list[str]:
+    """Ids of recorded statements not yet in a batch, oldest event first."""
     query = (
-        select(XapiStatement)
+        select(XapiStatement.id)
         .where(col(XapiStatement.batch).is_(None))
         .order_by(col(XapiStatement.timestamp), col(XapiStatement.id))
-        .limit(limit)
     )
     return list(session.exec(query))
 
@@ -54,6 +53,7 @@ def assign_batch(*, session: Session, ids: Sequence[str], batch: str) -> int:
         update(XapiStatement)
         .where(col(XapiStatement.id).in_(list(ids)), col(XapiStatement.batch).is_(None))
         .values(batch=batch)
+        .execution_options(synchronize_session=False)
     )
     return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
@@ -74,6 +74,7 @@ def mark_sent(*, session: Session, batch: str, at: dt.datetime) -> int:
         update(XapiStatement)
         .where(XapiStatement.batch == batch, col(XapiStatement.sent_at).is_(None))
         .values(sent_at=at)
+        .execution_options(synchronize_session=False)
     )
     return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 

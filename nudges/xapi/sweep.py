@@ -20,7 +20,7 @@ from bot.events import ConversationRef
 from bot.markup import Text, to_json
 from nudges.xapi.statements import StatementBuilder, unrecorded_events
 from storage.outbox import enqueue
-from storage.xapi import assign_batch, record_statements, statements_between, unbatched
+from storage.xapi import assign_batch, record_statements, statements_between, unbatched_ids
 
 PLATFORM = KIND = "xapi"
 LRS = ConversationRef(PLATFORM, "", "lrs")
@@ -59,20 +59,19 @@ def new_statements(
 
 def queue_batches(*, session: Session, config: AppConfig, now: dt.datetime) -> int:
     """Unbatched statements into outbox rows of `xapi.batch_size` each (key: the first statement's id)."""
-    queued = 0
-    while True:
-        statements = unbatched(session=session, limit=config.xapi.batch_size)
-        if not statements:
-            return queued
-        key = f"xapi:{statements[0].id}"
-        assign_batch(session=session, ids=[s.id for s in statements], batch=key)
+    ids = unbatched_ids(session=session)
+    size = config.xapi.batch_size
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        key = f"xapi:{chunk[0]}"
+        assign_batch(session=session, ids=chunk, batch=key)
         payload = {
             "to": LRS.to_json(),
-            "text": to_json(Text(f"{len(statements)} xAPI statements")),
-            "statements": len(statements),
+            "text": to_json(Text(f"{len(chunk)} xAPI statements")),
+            "statements": len(chunk),
         }
         enqueue(session=session, key=key, platform=PLATFORM, kind=KIND, payload=payload, due_at=now)
-        queued += 1
+    return -(-len(ids) // size)
 
 
 def export(
