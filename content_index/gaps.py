@@ -20,6 +20,7 @@ closure is stored (when, which lesson); a question asked after that starts a new
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -99,10 +100,26 @@ class _Draft:
     closed_at: dt.datetime | None = None
 
 
+# Chatter the small-talk replies do not know, and the words that go with it: a message made only of
+# these (and small talk, and numbers) asks for nothing, so it is never a gap ("hmm", "all good", "np").
+CHATTER = frozenset(
+    {
+        "hm", "hmm", "hmmm", "huh", "uh", "um", "umm", "er", "ah", "aha", "oh", "ohh", "oops", "sorry",
+        "meh", "idk", "nvm", "never", "mind", "wait", "test", "testing", "brb", "np", "gotcha", "lmao",
+        "rofl", "lol", "kk", "okey", "oki", "all", "good", "that", "this", "it", "so", "very", "much",
+        "just", "helped", "works", "working", "fine", "again", "got",
+    }
+)  # fmt: skip
+_WORDS = re.compile(r"[a-z']+|\d+")
+
+
 def is_gap_text(text: str) -> bool:
-    """Whether a stored question can be a content gap: not small talk, not only a number or punctuation."""
+    """Whether a message can be a content gap: not small talk or chatter, not only numbers or punctuation."""
     cleaned = clean_question(text)
-    return any(ch.isalpha() for ch in cleaned) and small_talk(cleaned) is None
+    if not any(ch.isalpha() for ch in cleaned) or small_talk(cleaned) is not None:
+        return False
+    words = _WORDS.findall(cleaned.lower().replace("\u2019", "'"))
+    return not all(w in CHATTER or w.isdigit() or small_talk(w) is not None for w in words)
 
 
 def _lexical_key(text: str) -> str:

@@ -10,6 +10,7 @@ from bot.events import Button, Incoming, Reply
 from bot.markup import Text, italic
 from content_index.answering import decide
 from content_index.cards import card_for
+from content_index.gaps import is_gap_text
 from content_index.search import Filters, Hit
 from handlers.cards import ask_experts_button, feedback_buttons
 from storage.content import get_content
@@ -23,6 +24,10 @@ EMPTY_QUESTION = Text(
     "Ask me anything you're stuck on at work, e.g. ", italic("how do I give feedback to a peer?")
 )
 NOT_SURE = "Not sure - is it one of these?"
+CHATTER = Text(
+    "I'm here whenever you need me. Ask me how to do something at work, e.g. ",
+    italic("how do I give feedback to a peer?"),
+)
 
 
 def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
@@ -42,6 +47,8 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, call
     hits = list(decision.hits)
     if decision.kind == "answer":
         return [answer_card(incoming, question, hits, user_id=caller.person_id, session=session, bot=bot)]
+    if not is_gap_text(question):
+        return [Reply(text=CHATTER)]  # "hmm", "3 3": nothing to look up, so never logged as a gap
     recorded = record_question(
         session=session,
         user_id=caller.person_id,
