@@ -34,9 +34,16 @@ ADMIN_HELP = Text(
     code("campaigns"),
     ", ",
     code("nudges status"),
-    " and ",
+    ", ",
+    code("why"),
+    " (the most-used lessons and what their why is missing) and ",
     code("link PERSON to PERSON"),
     " (in a direct message with me).",
+)
+EXPERT_HELP = Text(
+    "\nAs an expert you can keep what you know as a micro-lesson: ",
+    code("save lesson: TITLE | SUMMARY | pillar PILLAR"),
+    " (or Save as micro-lesson on a Slack message).",
 )
 
 
@@ -44,7 +51,8 @@ GAPS_ADMINS_ONLY = "Only L&D admins can see content gaps. Ask me a question inst
 
 
 def show_help(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    return [Reply(text=HELP + ADMIN_HELP if caller.is_admin else HELP)]
+    text = HELP + ADMIN_HELP if caller.is_admin else HELP
+    return [Reply(text=text + EXPERT_HELP if caller.is_sme else text)]
 
 
 def show_gaps(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:

@@ -107,3 +107,10 @@ def test_two_lessons_with_the_same_title_get_their_own_ids(chat: ConsoleChat) ->
         "curated-refund-a-duplicate-card-charge",
         "curated-refund-a-duplicate-card-charge-2",
     ]
+
+
+def test_help_tells_experts_and_admins_about_their_commands(chat: ConsoleChat) -> None:
+    assert "save lesson" not in chat.handle_line("help")
+    chat.handle_line("/as admin")
+    told = chat.handle_line("help")
+    assert "save lesson: TITLE | SUMMARY | pillar PILLAR" in told and "why (the most-used lessons" in told
