@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +27,7 @@ class Call:
     reply_to: str | None
     body: dict[str, Any]
     authorization: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for the benchmark's latencies)
 
     @property
     def card(self) -> dict[str, Any] | None:

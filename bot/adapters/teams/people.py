@@ -55,10 +55,13 @@ class People:
             member = await connector.conversations.get_conversation_member(conversation, member_id)
         except Exception as exc:
             log.warning("teams: member lookup for %s failed (%s)", key[1], type(exc).__name__)
-            return cached[1] if cached else None
-        extra = member.model_extra or {}
-        found = extra.get("email") or extra.get("userPrincipalName")
-        email = str(found) if found and "@" in str(found) else None
+            if not (400 <= getattr(exc, "status", 0) < 500):
+                return cached[1] if cached else None  # the connector may answer next time: ask again
+            email = None  # not a member we may look up: known without an email until the next hour
+        else:
+            extra = member.model_extra or {}
+            found = extra.get("email") or extra.get("userPrincipalName")
+            email = str(found) if found and "@" in str(found) else None
         with self._lock:
             if len(self._known) >= SIZE:
                 self._known.clear()
