@@ -396,3 +396,55 @@ def _with_source(config: Path, folder: Path) -> Path:
     data["content_sources"].append({"name": "extra", "type": "markdown", "path": str(folder)})
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     return config
+
+
+def test_in_slack_the_send_button_posts_the_cluster_in_the_experts_channel_once(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Signed Slack requests to the real Bolt app; the outbox delivers through the Slack sender."""
+    from bot.wiring import slack_sender
+    from nudges.scheduler import run_tick
+    from tests.fake_slack import FakeSlack
+    from tests.slack_harness import SlackApp, buttons, posted_message, slack_settings, texts
+
+    with FakeSlack() as fake:
+        settings = slack_settings(make_settings(write_config(tmp_path, admins=["U0ADMIN"])), fake)
+        prepare(settings)
+        app = SlackApp.start(settings, fake)
+        try:
+            app.dm("what's on the canteen menu today", user="U0LEARNER", event_id="Ev-gap-1")
+            fake.wait_for("chat.postMessage")
+            app.dm("gaps", user="U0ADMIN", ts="2.0001", event_id="Ev-gaps")
+            [_, listing] = fake.wait_for("chat.postMessage", 2)
+            shown = texts(listing.params["blocks"])
+            assert "1 open content gap" in shown and "what's on the canteen menu today" in shown
+            assert buttons(listing.params["blocks"]) == ["Send G1 to the experts"]
+
+            status, _, _ = app.click(posted_message(listing), "Send G1 to the experts", user="U0LEARNER")
+            assert status == 200
+            app.finish()
+            status, _, _ = app.click(posted_message(listing), "Send G1 to the experts", user="U0ADMIN")
+            assert status == 200
+            app.finish()
+            bot = app.adapter.router.bot
+            result = run_tick(bot, {"slack": slack_sender(settings)}, at=bot.clock.now())
+            assert result.dispatch.sent == 1
+            [post] = [c for c in fake.called("chat.postMessage") if c.params["channel"] == "learning-experts"]
+            assert "*A content gap from L&amp;D (G1)*: 1 question from 1 person" in texts(
+                post.params["blocks"]
+            )
+            assert "what's on the canteen menu today" in texts(post.params["blocks"])
+
+            app.click(posted_message(listing), "Send G1 to the experts", user="U0ADMIN")  # again
+            app.finish()
+            assert run_tick(bot, {"slack": slack_sender(settings)}, at=bot.clock.now()).dispatch.sent == 0
+            said = "\n".join(
+                texts(c.params.get("blocks") or []) + str(c.params.get("text") or "")
+                for c in fake.calls
+                if c.method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+            ).replace("&amp;", "&")
+            assert "Only L&D admins can send content gaps to the experts." in said
+            assert "Sending G1 to #learning-experts for the experts." in said
+            assert "G1 was already sent to #learning-experts on" in said
+        finally:
+            app.stop()
