@@ -267,3 +267,32 @@ def test_migration_0011_keeps_the_latest_old_rating_per_person_and_lesson(db_url
         assert sorted(kept) == [(1, "pivots", 4, 5, "better now"), (2, "pivots", 1, 3, None)]
         feedback = session.exec(sa.text("SELECT count(*) FROM feedback")).one()  # type: ignore[call-overload]
         assert feedback[0] == 5  # the old rows stay as history
+
+
+def test_curated_lessons_and_their_validation_on_both_databases(engine: sa.Engine) -> None:
+    from storage.curation import CurationError, curator_name, save_curated, validations
+    from storage.models import Feedback
+
+    with session_scope(engine) as session:
+        maria, ana, ben = people(session, 3)
+        draft = dict(
+            summary="Open the order, press Refund",
+            pillar="customer-trust",
+            impact=["Refunds right"],
+            skills=["refunds"],
+            audience=[],
+            url="https://acme.slack.com/archives/C1/p1",
+            platform="slack",
+        )
+        first = save_curated(session=session, curated_by=maria, title="Refund a charge", **draft)
+        second = save_curated(session=session, curated_by=maria, title="Refund a charge", **draft)
+        assert (first.id, second.id) == ("curated-refund-a-charge", "curated-refund-a-charge-2")
+        for person, verdict in ((maria, "helpful"), (ana, "helpful"), (ana, "helpful"), (ben, "not_helpful")):
+            session.add(Feedback(user_id=person, content_id=first.id, verdict=verdict))
+        with pytest.raises(CurationError, match="the title is empty"):
+            save_curated(session=session, curated_by=maria, title="   ", **draft)
+    with session_scope(engine) as session:
+        assert validations(session=session) == {"curated-refund-a-charge": 1}  # Ana once; not Maria, not Ben
+        assert curator_name(session=session, content_id="curated-refund-a-charge") == "P0"
+        stored = session.get(ContentItem, "curated-refund-a-charge")
+        assert stored is not None and stored.source == "curated" and stored.active

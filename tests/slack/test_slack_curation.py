@@ -131,3 +131,15 @@ def test_a_form_without_a_pillar_or_title_is_sent_back_with_the_fields_named(
     assert '"lb_l_title": "Give the lesson a short title."' in body
     assert '"lb_l_pillar": "Pick the pillar it serves."' in body
     assert [item for item in rows(app, ContentItem) if item.source == "curated"] == []
+
+
+def test_a_form_submitted_by_a_non_expert_saves_nothing(app: SlackApp, fake: FakeSlack) -> None:
+    app.interact(shortcut(EXPERT))
+    [opened] = fake.wait_for("views.open")
+    fake.reset()
+    pillar = {"pillar": {"type": "static_select", "selected_option": {"value": "efficiency"}}}
+    forged = submitted(opened.params["view"], lb_l_pillar=pillar) | {"user": {"id": LEARNER}}
+    assert app.interact(forged)[0] == 200
+    [told] = fake.wait_for("chat.postMessage")
+    assert "Saving messages as micro-lessons is for subject-matter experts" in texts(told.params["blocks"])
+    assert [item for item in rows(app, ContentItem) if item.source == "curated"] == []
