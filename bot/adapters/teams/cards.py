@@ -16,6 +16,7 @@ from bot import markup
 from bot.adapters.teams.text import escape, render, safe_url
 from bot.events import AnswerCard, Button, Reply
 from bot.markup import Text, bold
+from content_index.cards import curation_note
 
 Card = dict[str, Any]
 
@@ -53,7 +54,7 @@ class _Body:
 
 
 def _lesson(body: _Body, card: AnswerCard) -> None:
-    """Title, summary, why it matters (pillar and impact), then duration and the link."""
+    """Title, summary, why it matters (pillar and impact), then duration, the link and who curated it."""
     body.items.append(_block(escape(clip(card.title, TITLE_LIMIT)), size="Large", weight="Bolder"))
     summary = escape(card.summary)
     if len(summary) > TEXT_LIMIT:
@@ -68,6 +69,9 @@ def _lesson(body: _Body, card: AnswerCard) -> None:
         facts.append(f"⏱ {card.duration_minutes} min")
     if safe_url(card.url):
         facts.append(f"[Open the lesson]({card.url})")
+    note = curation_note(card)
+    if note:
+        facts.append(escape(note))
     if facts:
         body.items.append(_block(" · ".join(facts), isSubtle=True, size="Small"))
 
