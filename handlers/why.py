@@ -27,6 +27,7 @@ from storage.overlays import set_overlay
 
 PERIOD_DAYS = 30
 IMPACT_LIMIT = 200
+MESSAGE_LIMIT = 2500  # characters per message, under Slack's 3,000 per text block after escaping
 _LIST = re.compile(r"^/?why\s*$", re.IGNORECASE)
 _EDIT = re.compile(r"^/?why\s+(?P<lesson>[^\s:]+)\s*:\s*(?P<changes>.*)$", re.IGNORECASE | re.DOTALL)
 _PILLAR = re.compile(r"^pillar\s+(?P<pillar>\S+)$", re.IGNORECASE)
@@ -77,7 +78,7 @@ def _line(number: int, row: AuditRow, pillar_names: dict[str, str]) -> Text:
 
 
 def show_audit(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    """The audit as one message: each lesson's use, pillar, impact tag, ratings and flags."""
+    """The audit: each lesson's use, pillar, impact tag, ratings and flags, in messages that fit."""
     now = bot.clock.now()
     rows = why_audit(
         session=session,
@@ -93,10 +94,15 @@ def show_audit(incoming: Incoming, *, session: Session, bot: LearnBot, caller: C
         f'with their "why" (weak clarity: an average below 3 from {MIN_RATINGS} or more ratings; '
         f"review after {bot.config.content.review_after_days} days):"
     )
+    replies = []
     for number, row in enumerate(rows, 1):
-        text += Text("\n", _line(number, row, bot.pillar_names))
+        line = _line(number, row, bot.pillar_names)
+        if len(text) + len(line) > MESSAGE_LIMIT:  # several messages rather than one cut short
+            replies.append(Reply(text=text))
+            text = Text()
+        text += Text("\n" if text else "", line)
     text += Text("\nChange one with ", code('why LESSON: pillar PILLAR, impact "…"'), ".")
-    return [Reply(text=text)]
+    return [*replies, Reply(text=text)]
 
 
 def parse_changes(changes: str, pillars: list[str]) -> tuple[str | None, str | None] | str:

@@ -3,6 +3,7 @@ and impact tag from chat; the overlay shows at once and survives `learnbot index
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -119,3 +120,29 @@ def test_the_overlay_survives_learnbot_index_even_when_the_file_changes(
     assert "Why it matters: Customer trust — Customers get answers faster" in answer  # and so is the overlay
     chat.router.bot.engine.dispose()
     restarted.router.bot.engine.dispose()
+
+
+def test_a_long_audit_comes_in_several_messages_none_cut_short(chat: ConsoleChat) -> None:
+    from bot.events import Incoming
+    from storage.content import active_content
+    from storage.models import AnswerShown, Question
+    from storage.people import identify
+
+    with chat.router.bot.session() as session:
+        lessons = active_content(session=session)
+        learner = identify(session=session, platform="console", platform_user_id="console-learner")
+        for uses, item in enumerate(lessons, 1):
+            for _ in range(uses % 7 + 1):
+                question = Question(user_id=learner.id, platform="console", text=item.title)
+                session.add(question)
+                session.flush()
+                assert question.id is not None
+                session.add(AnswerShown(question_id=question.id, content_id=item.id))
+    expected = -(-len(lessons) // 5)  # a fifth, rounded up
+    said = chat.router.on_message(
+        Incoming(platform="console", user_id="console-admin", text="why", channel_id="dm", is_direct=True)
+    )
+    assert len(said) > 1 and all(len(reply.text) <= 2600 for reply in said)
+    said_lines = [line for reply in said for line in str(reply.text).splitlines()]
+    numbers = [found[1] for line in said_lines if (found := re.match(r"^(\d+)\. ", line))]
+    assert numbers == [str(n) for n in range(1, expected + 1)]
