@@ -514,6 +514,10 @@ def _cross_checks(config: AppConfig) -> list[str]:
     for index, source in enumerate(config.content_sources):
         if source.name in names:
             problems.append(f"content_sources[{index}].name: duplicate source name {source.name!r}")
+        if source.name == "curated":  # storage.curation.CURATED_SOURCE
+            problems.append(
+                f"content_sources[{index}].name: 'curated' is reserved for lessons experts save from chat"
+            )
         names.setdefault(source.name, index)
         if isinstance(source, SharePointSource):
             problems += _sharepoint_checks(source, index, pillar_ids)

@@ -3,12 +3,17 @@ peer validation counted once per colleague (never the curator) and fed to rankin
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlmodel import select
 
 from bot.adapters.console import ConsoleChat
+from bot.config import ConfigError, load_config
 from content_index.feedback import VALIDATION_EFFECT, FeedbackSignals
 from storage.curation import validations
 from storage.models import ContentItem, Curation
+from tests.conftest import ROOT, write_config
 
 SAVE = (
     "save lesson: Refund a duplicate card charge | Open the order, press Refund, pick the second charge "
@@ -114,3 +119,12 @@ def test_help_tells_experts_and_admins_about_their_commands(chat: ConsoleChat) -
     chat.handle_line("/as admin")
     told = chat.handle_line("help")
     assert "save lesson: TITLE | SUMMARY | pillar PILLAR" in told and "why (the most-used lessons" in told
+
+
+def test_a_content_source_may_not_be_called_curated(tmp_path: Path) -> None:
+    sources = [{"name": "curated", "type": "markdown", "path": str(ROOT / "samples" / "content")}]
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, content_sources=sources))
+    assert caught.value.problems == [
+        "content_sources[0].name: 'curated' is reserved for lessons experts save from chat"
+    ]
