@@ -204,6 +204,16 @@ class AnswerCard:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a reply carries (a learner's data export). Adapters that can send files attach it
+    (Slack uploads it into the conversation); the reply's text always says where else to find it."""
+
+    filename: str
+    content: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     """What a handler wants said: neutral text (`bot.markup.Text` or plain), optional card and buttons.
 
@@ -223,6 +233,7 @@ class Reply:
     to_channel: str | None = None
     asker: str | None = None
     link_to: ConversationRef | None = None
+    attachment: Attachment | None = None  # a file to send with the reply, where the platform can
 
 
 @dataclass(frozen=True)

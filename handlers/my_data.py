@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.access import Caller
 from bot.app import LearnBot
-from bot.events import Action, Button, Incoming, Reply
+from bot.events import Action, Attachment, Button, Incoming, Reply
 from bot.markup import Text, bold, code
 from storage.personal_data import erase_person, export_json, export_person
 
@@ -115,12 +115,16 @@ def on_export(action: Action, *, session: Session, bot: LearnBot, caller: Caller
     path = write_export(data, folder=bot.data_dir, person_id=caller.person_id, now=now)
     counts = ", ".join(f"{name} {len(rows)}" for name, rows in data["tables"].items()) or "nothing else yet"
     text = Text(
-        "Your data is ready: I saved it as one JSON file, ",
+        "Your data is ready: everything learnbot stores about you, as one JSON file, saved on learnbot's "
+        "server as ",
         code(str(path.resolve())),
-        ", in learnbot's data folder (an L&D admin can send it to you if you can't open that folder). "
+        " and attached here where your chat app takes files (otherwise an L&D admin can send it to you). "
         f"It holds your profile and these records: {counts}.",
     )
-    return [Reply(text=text, replace_message=True)]
+    attachment = Attachment(
+        filename=path.name, content=path.read_text(encoding="utf-8"), title="Your learnbot data"
+    )
+    return [Reply(text=text, replace_message=True, attachment=attachment)]
 
 
 def on_delete(action: Action, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:

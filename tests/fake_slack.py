@@ -259,6 +259,14 @@ class FakeSlack:
             }
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url}
+        if method == "files.getUploadURLExternal":  # files_upload_v2, step 1 of 3
+            file_id = f"F{next(self._ts):08d}"
+            upload_url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return {"ok": True, "upload_url": upload_url, "file_id": file_id}
+        if method == "files.completeUploadExternal":  # step 3 (step 2 posts the bytes to the upload URL)
+            files = params["files"]
+            files = json.loads(files) if isinstance(files, str) else files
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         return {"ok": True}
 
     def _history(self, channel: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -298,6 +306,8 @@ class FakeSlack:
             def _params(self) -> dict[str, Any]:
                 query = dict(parse_qsl(urlparse(self.path).query))
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if urlparse(self.path).path.startswith("/upload/"):  # a file's bytes, as uploaded
+                    return {**query, "content": raw.decode("utf-8", "replace")}
                 if "json" in (self.headers.get("Content-Type") or ""):
                     return {**query, **(json.loads(raw or b"{}"))}
                 return _decode({**query, **dict(parse_qsl(raw.decode()))})
@@ -308,6 +318,7 @@ class FakeSlack:
                 auth = self.headers.get("Authorization") or ""
                 token = auth.removeprefix("Bearer ") or params.get("token") or None
                 method = "response_url" if path.startswith("/respond/") else path.removeprefix("/api/")
+                method = "upload" if path.startswith("/upload/") else method
                 with fake._changed:
                     plan = fake._plans.get(method)
                     planned = bool(plan)

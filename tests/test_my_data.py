@@ -35,6 +35,8 @@ from storage.models import (
     XapiStatement,
 )
 from storage.people import identity_of
+from tests.fake_slack import FakeSlack
+from tests.slack_harness import SlackApp, posted_message, slack_settings, texts
 
 QUESTION = "how do I give feedback to a peer who keeps missing deadlines"
 TAKEAWAY = "I will tell Jo about the missed Tuesday deadline using situation-behaviour-impact"
@@ -135,7 +137,7 @@ def test_export_my_data_writes_one_json_file_with_everything_about_me(chat_on: C
     assert offer.endswith("[1] Export my data   [2] Cancel")
     done = chat.handle_line("1")
 
-    path = Path(re.search(r"saved it as one JSON file, (\S+\.json)", done).group(1))
+    path = Path(re.search(r"saved on learnbot's server as (\S+\.json)", done).group(1))
     data = json.loads(path.read_text())
     assert data["person"]["id"] == person_id and data["person"]["email"] == LEARNER[2]
     tables = data["tables"]
@@ -254,3 +256,34 @@ def test_admins_export_and_delete_a_person_from_the_command_line(
     with chat.router.bot.session() as session:
         assert session.execute(select(Question.text)).scalars().all() == [""]  # counted, not readable
         assert "console-learner" not in session.execute(select(Identity.platform_user_id)).scalars().all()
+
+
+def test_in_slack_the_export_arrives_as_a_file_in_the_direct_message(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with FakeSlack() as fake:
+        settings = slack_settings(make_settings(), fake)
+        prepare(settings)
+        app = SlackApp.start(settings, fake)
+        try:
+            app.dm(QUESTION, ts="1.0001", event_id="Ev-question")
+            app.finish()
+            fake.reset()
+            app.dm("export my data", ts="2.0001", event_id="Ev-export")
+            app.finish()
+            [offer] = fake.called("chat.postMessage")
+            assert "one JSON file" in texts(posted_message(offer)["blocks"])
+
+            app.click(posted_message(offer), "Export my data", channel="D0DM")
+            app.finish()
+
+            [upload] = fake.wait_for("upload")
+            data = json.loads(upload.params["content"])
+            assert data["tables"]["question"][0]["text"] == QUESTION
+            assert {i["platform_user_id"] for i in data["tables"]["identity"]} == {"U0LEARNER"}
+            [shared] = fake.called("files.completeUploadExternal")
+            assert shared.params["channel_id"] == "D0DM"
+            [told] = fake.called("chat.update")
+            assert told.params["text"].startswith("Your data is ready")
+        finally:
+            app.stop()

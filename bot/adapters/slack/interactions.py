@@ -18,7 +18,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack import delivery, forms, surfaces, views
+from bot.adapters.slack import delivery, files, forms, surfaces, views
 from bot.adapters.slack.blocks import ACTION_PREFIX, action_name
 from bot.adapters.slack.curation import LessonShortcut
 from bot.adapters.slack.delivery import Place
@@ -90,7 +90,8 @@ class Interactions:
                 raw=body,
             )
             label = (clicked.get("text") or {}).get("text", "")
-            delivery.run(client, place, lambda: self.router.on_action(action), clicked_label=label)
+            work = files.sending_files(client, place, lambda: self.router.on_action(action))
+            delivery.run(client, place, work, clicked_label=label)
             if from_home:
                 surfaces.publish_home(self.router, client, who)
 

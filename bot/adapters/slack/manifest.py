@@ -19,6 +19,7 @@ SCOPES = [
     "chat:write",
     "chat:write.public",
     "commands",
+    "files:write",
     "groups:history",
     "im:history",
     "im:write",
