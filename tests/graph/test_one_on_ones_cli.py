@@ -102,3 +102,47 @@ def test_anonymous_graph_is_refused_for_anything_but_a_loopback_address() -> Non
     secret = load_settings({"GRAPH_TENANT_ID": "t", "GRAPH_CLIENT_ID": "c", "GRAPH_CLIENT_SECRET": "s3cret"})
     assert secret.has_graph and "s3cret" not in repr(secret)
     assert secret.graph_api_url == "https://graph.microsoft.com/v1.0"
+
+
+def test_a_scan_at_prompt_time_queues_the_managers_prompt_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from storage.db import make_engine, session_scope
+    from storage.people import person_by_email, remember_reference
+
+    config = write_config(
+        environment,
+        **{
+            **GRAPH_CONFIG,
+            "one_on_ones": {
+                "source": "graph",
+                "lookahead_days": 14,
+                "lead_hours": 2,
+                "when_nothing_new": "suggest",
+            },
+        },
+    )
+    monkeypatch.setenv("LEARNBOT_CONFIG", str(config))
+    assert main(["org", "sync"]) == 0
+    engine = make_engine(f"sqlite:///{environment / 'data' / 'learnbot.db'}")
+    with session_scope(engine) as session:  # Maria has used the console, so learnbot can reach her there
+        maria = person_by_email(session=session, email="maria@acme.example")
+        assert maria is not None and maria.id is not None
+        remember_reference(
+            session=session, person_id=maria.id, platform="console", platform_user_id="console-manager"
+        )
+    engine.dispose()
+    capsys.readouterr()
+
+    # Sam's 1:1 is Tuesday 10:00 London time; two hours before is outside Maria's working hours, so the
+    # prompt is due in her last working hour before it, Monday 16:30
+    assert main(["one-on-ones", "scan", "--at", "2026-12-07T16:45:00Z", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["one-on-ones", "scan", "--at", "2026-12-07T16:50:00Z", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+
+    assert first["prompts_queued"] == 1
+    assert again["prompts_queued"] == 0  # the same occurrence is never prompted twice
+    assert ("maria@acme.example", "sam@acme.example", "2026-12-08T10:00:00Z") in {
+        (m["manager"], m["report"], m["start"]) for m in first["meetings"]
+    }
