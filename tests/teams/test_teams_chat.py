@@ -115,7 +115,12 @@ def test_ask_not_helpful_next_best_add_to_pathway_then_the_nudge_arrives_and_don
     assert "on your pathway" in nudge.text
     assert buttons(nudge.card) == ["Start", "Done", "Snooze", "Not now", "Stop nudges"]
 
-    status, body = teams.click(nudge.card, "Done", message_id="activity-9")
+    status, body = teams.click(nudge.card, "Start", message_id="activity-9")
+    started = body["value"]
+    assert "Enjoy **Give useful feedback to a peer**!" in "\n".join(b["text"] for b in started["body"])
+    assert "Done" in buttons(started)
+
+    status, body = teams.click(started, "Done", message_id="activity-9")
     assert status == 200
     done = "\n".join(block["text"] for block in body["value"]["body"])
     assert "Nice work:" in done and "is done" in done
@@ -254,3 +259,15 @@ def test_bad_requests_get_clear_errors_and_nothing_is_stored(teams: TeamsApp, fa
     assert post_json(teams.url, b"x" * (300 * 1024))[0] == 413
     assert post_json(teams.served.url + "/api/other", {})[0] == 404
     assert len(rows(teams, Question)) == before and fake.posts() == []
+
+
+def test_when_the_queue_is_full_the_person_is_told_at_once(teams: TeamsApp, fake: FakeConnector) -> None:
+    work = teams.served.teams.work
+    work.capacity = 0
+    try:
+        status, _ = teams.dm("how do I give feedback to a peer", user=new_user(601))
+    finally:
+        work.capacity = 1000
+    assert status == 202
+    [busy] = fake.wait_for(1)
+    assert busy.text == "I'm busy right now, so I couldn't do that. Please try again in a minute."
