@@ -22,7 +22,9 @@ from storage.content import get_content
 from storage.models import ContentItem, Rating
 from storage.questions import answers_shown, get_question
 from storage.ratings import (
+    COMMENT_LIMIT,
     SCALE,
+    RatingError,
     ask_comment,
     ask_once,
     awaiting_comment,
@@ -153,8 +155,16 @@ def pending_comment(incoming: Incoming, *, session: Session, bot: LearnBot, call
 
 
 def save_comment(incoming: Incoming, rating: Rating, *, session: Session, bot: LearnBot) -> list[Reply]:
-    """Keep the typed comment with the rating (trimmed to the stored limit)."""
-    set_comment(session=session, rating=rating, comment=incoming.text, now=bot.clock.now())
+    """Keep the typed comment with the rating; one too long is refused, and a shorter one still welcome."""
+    try:
+        set_comment(session=session, rating=rating, comment=incoming.text, now=bot.clock.now())
+    except RatingError:
+        size = len(" ".join(incoming.text.split()))
+        text = (
+            f"That comment is {size} characters long; I keep up to {COMMENT_LIMIT}. "
+            "Send a shorter one, or press Skip."
+        )
+        return [Reply(text=text, buttons=(Button("Skip", "rate_skip", str(rating.id)),))]
     item = get_content(session=session, content_id=rating.content_id)
     title = bold(item.title) if item is not None else rating.content_id
     return [

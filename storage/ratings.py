@@ -96,9 +96,12 @@ def upsert_rating(
 
 
 def set_comment(*, session: Session, rating: Rating, comment: str | None, now: dt.datetime) -> Rating:
-    """The optional comment after the two scores (None: skipped); stops waiting for one."""
+    """The optional comment after the two scores (None: skipped); stops waiting for one.
+
+    Raises RatingError for a comment over `COMMENT_LIMIT` characters (and keeps waiting)."""
     if comment is not None:
-        comment = " ".join(comment.split())[:COMMENT_LIMIT] or None
+        comment = " ".join(comment.split()) or None
+        _check(rating.role_relevance, rating.strategic_clarity, comment)
     rating.comment = comment if comment is not None else rating.comment
     rating.comment_asked_at, rating.updated_at = None, now
     session.add(rating)

@@ -64,6 +64,18 @@ def test_the_comment_window_closes_after_thirty_minutes(chat: ConsoleChat) -> No
     assert ratings(chat)[0].comment is None
 
 
+def test_a_comment_too_long_is_refused_and_a_shorter_one_still_taken(chat: ConsoleChat) -> None:
+    chat.handle_line(QUESTION)
+    for press in ("3", "4", "4"):
+        chat.handle_line(press)
+    told = chat.handle_line("word " * 120)
+    assert "That comment is 599 characters long; I keep up to 500. Send a shorter one, or press Skip." in told
+    assert told.endswith("[1] Skip")
+    assert ratings(chat)[0].comment is None
+    assert "Thanks, I've added your comment" in chat.handle_line("Shorter: more Q3 context please")
+    assert ratings(chat)[0].comment == "Shorter: more Q3 context please"
+
+
 def test_rating_again_updates_the_one_rating(chat: ConsoleChat) -> None:
     for scores in (("1", "2"), ("4", "3")):
         chat.handle_line(QUESTION)
