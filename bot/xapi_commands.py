@@ -71,10 +71,12 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         print("xAPI export is off: set XAPI_ENDPOINT, XAPI_KEY and XAPI_SECRET to send statements to an LRS")
         return 0
     config, engine = _open(settings)
-    with session_scope(engine) as session:
-        result = sweep(session=session, config=config, now=SystemClock().now())
-    print(result.line())
-    return 0
+    while True:  # a long history goes in pieces, each in its own transaction
+        with session_scope(engine) as session:
+            result = sweep(session=session, config=config, now=SystemClock().now())
+        print(result.line())
+        if not result.more:
+            return 0
 
 
 def add_commands(commands: Any, settings_for: Callable[[argparse.Namespace], Settings]) -> None:

@@ -306,3 +306,18 @@ def test_migration_0013_adds_and_removes_the_statement_table(db_url: str) -> Non
         assert upgrade(engine) is not None and "xapistatement" in sa_inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_a_long_history_is_swept_a_bounded_piece_at_a_time_and_nothing_is_left(make_bot: MakeBot) -> None:
+    bot = make_bot(batch_size=3)
+    learner_conversation(bot)
+    pieces = []
+    for _ in range(5):
+        with bot.session() as session:
+            pieces.append(sweep(session=session, config=bot.config, now=bot.clock.now(), limit=4))
+        if not pieces[-1].more:
+            break
+    assert [sum(p.recorded.values()) for p in pieces] == [4, 4, 2]
+    assert [p.batches for p in pieces] == [2, 2, 1]
+    rows = recorded(bot)
+    assert len({row.key for row in rows}) == 10 and all(row.batch for row in rows)

@@ -91,20 +91,28 @@ def timestamp(when: dt.datetime) -> str:
 # ---- events from stored rows ------------------------------------------------------------------
 
 
-def unrecorded_events(*, session: Session, now: dt.datetime, since: dt.datetime | None = None) -> list[Event]:
-    """Every event whose statement is not recorded yet (at or after `since` when given).
+def unrecorded_events(
+    *, session: Session, now: dt.datetime, since: dt.datetime | None = None, limit: int | None = None
+) -> list[Event]:
+    """Events whose statements are not recorded yet (at or after `since`; at most `limit`, the rest
+    are found next time).
 
     Rows are matched against recorded statements by event key in SQL, not by a time watermark, so
     a row committed late, or stamped by another clock, is still found. A takeaway's share is not
     timestamped where it is stored, so its statement is stamped with the sweep's time (`now`).
     """
     events: list[Event] = []
-    events += _questions(session, since)
-    events += _answers(session, since)
-    events += _steps(session, since, now)
-    events += _ratings(session, since)
-    events += _verdicts(session, since)
-    return events
+    sources = (_questions, _answers, _steps, _ratings, _verdicts)
+    for source in sources:
+        left = None if limit is None else limit - len(events)
+        if left is not None and left <= 0:
+            break
+        events += source(session, since, now, left)
+    return events if limit is None else events[:limit]
+
+
+def _cap(query: Any, limit: int | None) -> Any:
+    return query if limit is None else query.limit(limit)
 
 
 def _key(*parts: Any) -> Any:
@@ -123,19 +131,23 @@ def _after(column: Any, since: dt.datetime | None) -> Any:
     return true() if since is None else col(column) >= since
 
 
-def _questions(session: Session, since: dt.datetime | None) -> Iterable[Event]:
+def _questions(
+    session: Session, since: dt.datetime | None, _now: dt.datetime, limit: int | None
+) -> Iterable[Event]:
     query = select(Question).where(
         col(Question.user_id).is_not(None),
         _after(Question.asked_at, since),
         _new(_key("asked:question:", Question.id)),
     )
-    for q in session.exec(query):
+    for q in session.exec(_cap(query, limit)):
         assert q.id is not None and q.user_id is not None
         result = {"success": bool(q.answered)}
         yield Event("asked", f"asked:question:{q.id}", q.user_id, q.asked_at, question_id=q.id, result=result)
 
 
-def _answers(session: Session, since: dt.datetime | None) -> Iterable[Event]:
+def _answers(
+    session: Session, since: dt.datetime | None, _now: dt.datetime, limit: int | None
+) -> Iterable[Event]:
     query = (
         select(AnswerShown, Question)
         .join(Question, col(Question.id) == col(AnswerShown.question_id))
@@ -147,7 +159,7 @@ def _answers(session: Session, since: dt.datetime | None) -> Iterable[Event]:
             _new(_key("answered:question:", Question.id, ":", AnswerShown.content_id)),
         )
     )
-    for shown, q in session.exec(query):
+    for shown, q in session.exec(_cap(query, limit)):
         assert q.user_id is not None
         yield Event(
             "answered",
@@ -160,7 +172,9 @@ def _answers(session: Session, since: dt.datetime | None) -> Iterable[Event]:
         )
 
 
-def _steps(session: Session, since: dt.datetime | None, now: dt.datetime) -> Iterable[Event]:
+def _steps(
+    session: Session, since: dt.datetime | None, now: dt.datetime, limit: int | None
+) -> Iterable[Event]:
     moments = (
         ("experienced", StepProgress.started_at),
         ("completed", StepProgress.completed_at),
@@ -176,7 +190,7 @@ def _steps(session: Session, since: dt.datetime | None, now: dt.datetime) -> Ite
                 _new(_key(f"{verb}:step:", StepProgress.id)),
             )
         )
-        for progress, enrolment in session.exec(query):
+        for progress, enrolment in session.exec(_cap(query, limit)):
             yield Event(
                 verb,
                 f"{verb}:step:{progress.id}",
@@ -194,7 +208,7 @@ def _steps(session: Session, since: dt.datetime | None, now: dt.datetime) -> Ite
             _new(_key("shared:step:", StepProgress.id)),
         )
     )
-    for progress, enrolment in session.exec(shared):
+    for progress, enrolment in session.exec(_cap(shared, limit)):
         yield Event(
             "shared",
             f"shared:step:{progress.id}",
@@ -206,10 +220,13 @@ def _steps(session: Session, since: dt.datetime | None, now: dt.datetime) -> Ite
         )
 
 
-def _ratings(session: Session, since: dt.datetime | None) -> Iterable[Event]:
+def _ratings(
+    session: Session, since: dt.datetime | None, _now: dt.datetime, limit: int | None
+) -> Iterable[Event]:
     """A rating, and each change to its scores (a person rating again with other scores)."""
     key = _key("rated:rating:", Rating.id, ":", Rating.role_relevance, ":", Rating.strategic_clarity)
-    for rating in session.exec(select(Rating).where(_after(Rating.updated_at, since), _new(key))):
+    query = select(Rating).where(_after(Rating.updated_at, since), _new(key))
+    for rating in session.exec(_cap(query, limit)):
         yield Event(
             "rated",
             f"rated:rating:{rating.id}:{rating.role_relevance}:{rating.strategic_clarity}",
@@ -220,7 +237,9 @@ def _ratings(session: Session, since: dt.datetime | None) -> Iterable[Event]:
         )
 
 
-def _verdicts(session: Session, since: dt.datetime | None) -> Iterable[Event]:
+def _verdicts(
+    session: Session, since: dt.datetime | None, _now: dt.datetime, limit: int | None
+) -> Iterable[Event]:
     """Helpful / Not helpful on an answer, and a change of mind (1-5 ratings live in the rating table)."""
     query = select(Feedback).where(
         col(Feedback.verdict).in_(("helpful", "not_helpful")),
@@ -228,7 +247,7 @@ def _verdicts(session: Session, since: dt.datetime | None) -> Iterable[Event]:
         _after(Feedback.created_at, since),
         _new(_key("rated:feedback:", Feedback.id, ":", Feedback.verdict)),
     )
-    for feedback in session.exec(query):
+    for feedback in session.exec(_cap(query, limit)):
         assert feedback.user_id is not None
         yield Event(
             "rated",
