@@ -7,11 +7,12 @@ admins go in as they are.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from bot.config import Pillar
 from bot.events import Button, Reply
-from bot.markup import Text, bold, bullets, italic
+from bot.markup import Span, Text, bold, bullets, italic
 from content_index.cards import card_for
 from nudges.clock import as_utc
 from storage.models import Campaign, ContentItem, Pathway
@@ -157,32 +158,32 @@ def one_on_one_reply(
 ) -> Reply:
     """Before a 1:1: what the report completed, applied and chose to share since the last one, their
     pathway progress, and questions to ask; with Discussed it / Not this time."""
-    text = Text("Your 1:1 with ", bold(report), f" is {meeting_words(start, now, zone)}.")
+    parts: list[str | Span] = ["Your 1:1 with ", bold(report), f" is {meeting_words(start, now, zone)}."]
     period = f"since your last 1:1 ({as_utc(since).astimezone(zone):%a %d %b})" if since else "recently"
     buttons = (
         Button("Discussed it", DISCUSSED, meeting_id, style="primary"),
         Button("Not this time", NOT_THIS_TIME, meeting_id),
     )
     if learning.is_empty:
-        text += Text(f" Nothing new from their learning {period}: maybe ask what they'd like to learn next.")
-        return Reply(text=text, buttons=buttons)
-    text += f" What {report} shared {period}:"
+        parts.append(f" Nothing new from their learning {period}: maybe ask what they'd like to learn next.")
+        return Reply(text=_merged(Text(*parts)), buttons=buttons)
+    parts.append(f" What {report} shared {period}:")
     if learning.lessons:
         done = [
             Text(bold(lesson.title), " (completed and applied)" if lesson.applied_at else " (completed)")
             for lesson in learning.lessons
         ]
-        text += Text("\nLessons:\n", bullets(done))
+        parts += ["\nLessons:\n", bullets(done)]
     if learning.takeaways:
         said = [Text(italic(f"“{lesson.takeaway}”"), " — ", lesson.title) for lesson in learning.takeaways]
-        text += Text("\nTakeaways they chose to share:\n", bullets(said))
+        parts += ["\nTakeaways they chose to share:\n", bullets(said)]
     if learning.pathways:
         progress = []
         for pathway in learning.pathways:
             pillar = pillars.get(pathway.pillar_id)
             towards = f" towards {pillar.name}" if pillar else ""
             progress.append(Text(bold(pathway.title), f": {pathway.done} of {pathway.total} steps{towards}"))
-        text += Text("\nPathways:\n", bullets(progress))
+        parts += ["\nPathways:\n", bullets(progress)]
     if learning.ratings:
         rated = [
             Text(
@@ -190,11 +191,23 @@ def one_on_one_reply(
             )
             for r in learning.ratings
         ]
-        text += Text("\nLessons they rated:\n", bullets(rated))
+        parts += ["\nLessons they rated:\n", bullets(rated)]
     questions = suggested_questions(learning, pillars)
     if questions:
-        text += Text("\nYou could ask:\n", bullets(questions))
-    return Reply(text=text, buttons=buttons)
+        parts += ["\nYou could ask:\n", bullets(questions)]
+    return Reply(text=_merged(Text(*parts)), buttons=buttons)
+
+
+def _merged(text: Text) -> Text:
+    """The same text with neighbouring spans of one style joined: a smaller outbox payload."""
+    spans: list[Span] = []
+    for span in text.spans:
+        last = spans[-1] if spans else None
+        if last is not None and replace(last, text="") == replace(span, text=""):
+            spans[-1] = replace(last, text=last.text + span.text)
+        else:
+            spans.append(span)
+    return Text(*spans)
 
 
 PULSE_ENDS = {1: "not at all", 5: "very clearly"}

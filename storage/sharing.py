@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import case
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -157,11 +158,6 @@ def set_takeaway_shared(
 # ---- the shared learning itself ------------------------------------------------------------------
 
 
-def _moment(progress: StepProgress) -> dt.datetime | None:
-    """When a step's news happened: applied (the takeaway comes after) else completed."""
-    return progress.applied_at or progress.completed_at
-
-
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
@@ -185,58 +181,90 @@ def shared_learning(
         return out
     start = since if isinstance(since, dict) else dict.fromkeys(ids, since)
     end = _utc(until)
-    enrolments: dict[int, list[tuple[Enrolment, Pathway]]] = {}
+    enrolments: dict[int, list[tuple[int, str]]] = {}  # user → (enrolment id, pathway id)
+    pathways: dict[str, tuple[str, str, str]] = {}  # pathway id → (title, pillar id, imperative)
     for chunk in _chunks(ids):
         query = (
-            select(Enrolment, Pathway)
+            select(
+                Enrolment.id,
+                Enrolment.user_id,
+                Pathway.id,
+                Pathway.title,
+                Pathway.pillar_id,
+                Pathway.imperative,
+            )
             .join(Pathway, col(Pathway.id) == col(Enrolment.pathway_id))
             .where(col(Enrolment.user_id).in_(chunk), col(Enrolment.status).in_(["active", "completed"]))
+            .order_by(col(Enrolment.id))
         )
-        for enrolment, pathway in session.exec(query):
-            enrolments.setdefault(enrolment.user_id, []).append((enrolment, pathway))
-    owner = {e.id: user for user, pairs in enrolments.items() for e, _ in pairs}
+        for enrolment_id, user_id, pathway_id, title, pillar_id, imperative in session.exec(query):
+            enrolments.setdefault(user_id, []).append((enrolment_id, pathway_id))
+            pathways[pathway_id] = (title, pillar_id, imperative)
+    owner = {enrolment: user for user, pairs in enrolments.items() for enrolment, _ in pairs}
     done: dict[int, set[str]] = {}
-    for chunk in _chunks(sorted(i for i in owner if i is not None)):
+    # a private takeaway's text never leaves the database: only shared ones are selected
+    shared_text = case(
+        (col(StepProgress.share_with_manager).is_(True), col(StepProgress.takeaway)), else_=None
+    )
+    for chunk in _chunks(sorted(owner)):
         query = (
-            select(StepProgress, ContentItem)
+            select(
+                StepProgress.id,
+                StepProgress.enrolment_id,
+                StepProgress.content_id,
+                StepProgress.completed_at,
+                StepProgress.applied_at,
+                shared_text,
+                ContentItem.title,
+                ContentItem.pillar,
+                ContentItem.impact,
+            )
             .join(ContentItem, col(ContentItem.id) == col(StepProgress.content_id))
             .where(col(StepProgress.enrolment_id).in_(chunk), col(StepProgress.completed_at).is_not(None))
             .order_by(col(StepProgress.completed_at), col(StepProgress.id))
         )
-        for progress, item in session.exec(query):
-            user = owner[progress.enrolment_id]
-            done.setdefault(progress.enrolment_id, set()).add(progress.content_id)
-            when, begin = _utc(_moment(progress)), _utc(start.get(user))
+        for (
+            progress_id,
+            enrolment_id,
+            content_id,
+            completed,
+            applied,
+            takeaway,
+            title,
+            pillar,
+            impact,
+        ) in session.exec(query):
+            user = owner[enrolment_id]
+            done.setdefault(enrolment_id, set()).add(content_id)
+            when, begin = _utc(applied or completed), _utc(start.get(user))
             if when is None or (begin is not None and when <= begin) or (end is not None and when > end):
                 continue
             learning = out[user]
-            shared_takeaway = progress.takeaway if progress.share_with_manager else None
             lesson = SharedLesson(
-                progress.id or 0,
-                item.id,
-                item.title,
-                item.pillar,
-                tuple(item.impact or ()),
-                progress.completed_at,
-                progress.applied_at,
-                shared_takeaway,
+                progress_id,
+                content_id,
+                title,
+                pillar,
+                tuple(impact or ()),
+                completed,
+                applied,
+                takeaway or None,
             )
             if learning.sharing.completions:
                 learning.lessons.append(lesson)
-            if shared_takeaway:
+            if lesson.takeaway:
                 learning.takeaways.append(lesson)
     _add_ratings(session, out, start, end)
-    steps = _step_counts(session, {p.id for pairs in enrolments.values() for _, p in pairs})
+    steps = _step_counts(session, set(pathways))
     for user, pairs in enrolments.items():
         if not out[user].sharing.completions:
             continue
-        for enrolment, pathway in pairs:
-            wanted = steps.get(pathway.id, set())
-            finished = len(done.get(enrolment.id or 0, set()) & wanted)
+        for enrolment_id, pathway_id in pairs:
+            wanted = steps.get(pathway_id, set())
+            title, pillar_id, imperative = pathways[pathway_id]
+            finished = len(done.get(enrolment_id, set()) & wanted)
             out[user].pathways.append(
-                SharedPathway(
-                    pathway.id, pathway.title, pathway.pillar_id, pathway.imperative, finished, len(wanted)
-                )
+                SharedPathway(pathway_id, title, pillar_id, imperative, finished, len(wanted))
             )
     return out
 
@@ -251,18 +279,23 @@ def _add_ratings(
     raters = sorted(user for user, learning in out.items() if learning.sharing.ratings)
     for chunk in _chunks(raters):
         query = (
-            select(Rating, ContentItem)
+            select(
+                Rating.user_id,
+                Rating.updated_at,
+                Rating.role_relevance,
+                Rating.strategic_clarity,
+                ContentItem.id,
+                ContentItem.title,
+            )
             .join(ContentItem, col(ContentItem.id) == col(Rating.content_id))
             .where(col(Rating.user_id).in_(chunk))
             .order_by(col(Rating.updated_at), col(Rating.id))
         )
-        for rating, item in session.exec(query):
-            when, begin = _utc(rating.updated_at), _utc(start.get(rating.user_id))
+        for user_id, updated, relevance, clarity, content_id, title in session.exec(query):
+            when, begin = _utc(updated), _utc(start.get(user_id))
             if when is None or (begin is not None and when <= begin) or (end is not None and when > end):
                 continue
-            out[rating.user_id].ratings.append(
-                SharedRating(item.id, item.title, rating.role_relevance, rating.strategic_clarity)
-            )
+            out[user_id].ratings.append(SharedRating(content_id, title, relevance, clarity))
 
 
 def _step_counts(session: Session, pathway_ids: set[str]) -> dict[str, set[str]]:
