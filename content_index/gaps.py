@@ -29,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -126,57 +127,50 @@ def _lexical_key(text: str) -> str:
     return " ".join(sorted(set(analyze(clean_question(text))))) or clean_question(text).lower()
 
 
-class _Similarity:
-    """Pairwise similarity of questions: embeddings when available, else token-set ratio."""
-
-    def __init__(self, texts: Sequence[str], index: Searchable | None) -> None:
-        self.vectors = _vectors(texts, index)
-        self.keys = [_lexical_key(t) for t in texts] if self.vectors is None else []
-        self.threshold = LEXICAL_THRESHOLD if self.vectors is None else SEMANTIC_THRESHOLD
-
-    @property
-    def semantic(self) -> bool:
-        return self.vectors is not None
-
-    def best(self, i: int, candidates: list[int]) -> tuple[int, float]:
-        """Position in `candidates` of the question most similar to question `i`, and the similarity."""
-        if self.vectors is not None:
-            scores = self.vectors[candidates] @ self.vectors[i]
-        else:
-            key = self.keys[i]
-            scores = np.array([fuzz.token_set_ratio(key, self.keys[c]) / 100 for c in candidates])
-        at = int(np.argmax(scores))
-        return at, float(scores[at])
-
-
-_VECTORS: dict[str, np.ndarray] = {}  # question vectors this process computed, by text
+_VECTORS: dict[str, np.ndarray] = {}  # question vectors this process computed, by cleaned text
 _VECTORS_LOCK = threading.Lock()
 _VECTORS_LIMIT = 50_000
+VECTOR_KIND = "gap-question"  # the kind in the embedding cache's keys
 
 
-def _vectors(texts: Sequence[str], index: Searchable | None) -> np.ndarray | None:
-    """Unit vectors for the questions when the semantic tier runs here, else None (lexical similarity)."""
+def _semantic(index: Searchable | None) -> bool:
+    """Whether to compare questions by embeddings: the encoder runs here and the bot's search is hybrid."""
     from content_index.encoder import unavailable_reason
 
     if unavailable_reason() is not None:
-        return None
-    try:
-        from content_index.semantic import HybridIndex
-    except ImportError:  # pragma: no cover - the extra is installed but its module failed
-        return None
-    if index is not None and not isinstance(index, HybridIndex):
-        return None  # the bot runs lexical search (search.semantic: off): cluster the same way
+        return False
+    from content_index.semantic import HybridIndex
+
+    return index is None or isinstance(index, HybridIndex)  # search.semantic: off clusters lexically
+
+
+def _vectors(texts: Sequence[str], index: Searchable | None) -> np.ndarray:
+    """Unit vectors for the questions: from this process, the index's embedding cache file, or encoded."""
     from content_index.encoder import shared_encoder
+    from content_index.semantic import EmbeddingCache, HybridIndex, text_key
 
     cleaned = [clean_question(t) for t in texts]
     with _VECTORS_LOCK:
         missing = sorted({t for t in cleaned if t not in _VECTORS})
     if missing:
-        encoded = shared_encoder().encode(missing, max_tokens=64)
+        cache = index.cache if isinstance(index, HybridIndex) else EmbeddingCache(None)
+        keys = {t: text_key(VECTOR_KIND, t) for t in missing}
+        stored = cache.get_many(list(keys.values()))
+        found = {t: np.frombuffer(stored[k], dtype=np.float32) for t, k in keys.items() if k in stored}
+        todo = [t for t in missing if t not in found]
+        if todo:
+            encoded = shared_encoder().encode(todo, max_tokens=64)
+            found.update(zip(todo, encoded, strict=True))
+            cache.put_many(
+                {
+                    keys[t]: np.asarray(v, dtype=np.float32).tobytes()
+                    for t, v in zip(todo, encoded, strict=True)
+                }
+            )
         with _VECTORS_LOCK:
-            if len(_VECTORS) + len(missing) > _VECTORS_LIMIT:
+            if len(_VECTORS) + len(found) > _VECTORS_LIMIT:
                 _VECTORS.clear()
-            _VECTORS.update(zip(missing, encoded, strict=True))
+            _VECTORS.update(found)
     with _VECTORS_LOCK:
         rows = [_VECTORS.get(t) for t in cleaned]
     if any(row is None for row in rows):  # cleared by another thread meanwhile: encode these here
@@ -184,42 +178,109 @@ def _vectors(texts: Sequence[str], index: Searchable | None) -> np.ndarray | Non
     return np.vstack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
 
 
-def build_clusters(
-    questions: Sequence[GapQuestion], closed: dict[int, dt.datetime], index: Searchable | None = None
-) -> dict[int, _Draft]:
-    """Leader clustering in the order asked (see module doc); `closed` maps cluster id → closed at."""
-    similarity = _Similarity([q.text for q in questions], index)
-    drafts: dict[int, _Draft] = {}
-    core: list[int] = []  # question positions that represent a cluster
-    owner: list[int] = []  # the cluster id each core position belongs to
-    exact: dict[str, int] = {}
-    for i, question in enumerate(questions):
-        key = clean_question(question.text).lower()
-        target = exact.get(key)
-        if target is not None and _accepts(drafts[target], question):
-            drafts[target].members.append(question)
-            continue
-        open_core = [(c, o) for c, o in zip(core, owner, strict=True) if _accepts(drafts[o], question)]
-        chosen = None
-        if open_core:
-            at, score = similarity.best(i, [c for c, _ in open_core])
-            if score >= similarity.threshold:
-                chosen = open_core[at][1]
-        if chosen is None:
-            chosen = question.id
-            drafts[chosen] = _Draft(closed_at=closed.get(chosen))
-        draft = drafts[chosen]
-        draft.members.append(question)
-        exact.setdefault(key, chosen)
-        if len(draft.members) <= CORE:
-            core.append(i)
-            owner.append(chosen)
-    return drafts
+@dataclass
+class _Clustering:
+    """Leader clustering after the first `len(questions)` gap questions (see the module doc). Kept
+    between calls, so listing gaps again costs only the questions asked since."""
+
+    semantic: bool
+    questions: list[GapQuestion] = field(default_factory=list)
+    closed: dict[int, dt.datetime] = field(default_factory=dict)
+    drafts: dict[int, _Draft] = field(default_factory=dict)
+    owners: list[int] = field(default_factory=list)  # the cluster of each core question
+    closed_at: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per core question (inf: open)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
+    keys: list[str] = field(default_factory=list)  # lexical keys of the core questions
+    exact: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def threshold(self) -> float:
+        return SEMANTIC_THRESHOLD if self.semantic else LEXICAL_THRESHOLD
+
+    def extend(self, new: Sequence[GapQuestion], index: Searchable | None) -> None:
+        """Assign each new question, in order, to the most similar open cluster or a cluster of its own."""
+        vectors = _vectors([q.text for q in new], index) if self.semantic and new else None
+        for n, question in enumerate(new):
+            self.questions.append(question)
+            key = clean_question(question.text).lower()
+            target = self.exact.get(key)
+            if target is not None and _accepts(self.drafts[target], question):
+                self.drafts[target].members.append(question)
+                continue
+            chosen = self._nearest(question, None if vectors is None else vectors[n])
+            if chosen is None:
+                chosen = question.id
+                self.drafts[chosen] = _Draft(closed_at=self.closed.get(chosen))
+            draft = self.drafts[chosen]
+            draft.members.append(question)
+            self.exact.setdefault(key, chosen)
+            if len(draft.members) <= CORE:
+                self._add_core(chosen, question, None if vectors is None else vectors[n])
+
+    def _nearest(self, question: GapQuestion, vector: np.ndarray | None) -> int | None:
+        if not self.owners:
+            return None
+        if vector is not None:
+            scores = self.vectors[: len(self.owners)] @ vector
+        else:
+            key = _lexical_key(question.text)
+            scores = cdist([key], self.keys, scorer=fuzz.token_set_ratio)[0] / 100
+        scores = np.where(self.closed_at > question.asked_at.timestamp(), scores, -np.inf)
+        best = int(np.argmax(scores))  # ties: the earliest cluster
+        return self.owners[best] if scores[best] >= self.threshold else None
+
+    def _add_core(self, cluster_id: int, question: GapQuestion, vector: np.ndarray | None) -> None:
+        draft = self.drafts[cluster_id]
+        until = draft.closed_at.timestamp() if draft.closed_at else np.inf
+        self.owners.append(cluster_id)
+        self.closed_at = np.append(self.closed_at, until)
+        if vector is not None:
+            if len(self.owners) > len(self.vectors):
+                grown = np.zeros((max(64, 2 * len(self.vectors)), vector.shape[0]), dtype=np.float32)
+                grown[: len(self.vectors)] = self.vectors
+                self.vectors = grown
+            self.vectors[len(self.owners) - 1] = vector
+        else:
+            self.keys.append(_lexical_key(question.text))
+
+    def close(self, cluster_id: int, at: dt.datetime) -> None:
+        """A cluster closed: it takes no question asked from `at` on."""
+        self.drafts[cluster_id].closed_at = at
+        self.closed[cluster_id] = at
+        self.closed_at[np.array(self.owners) == cluster_id] = at.timestamp()
 
 
 def _accepts(draft: _Draft, question: GapQuestion) -> bool:
     """A closed cluster keeps only the questions asked before it closed."""
     return draft.closed_at is None or question.asked_at < draft.closed_at
+
+
+_CLUSTERINGS: dict[bool, _Clustering] = {}  # by tier: the last clustering this process built
+_CLUSTERING_LOCK = threading.RLock()
+
+
+def build_clusters(
+    questions: Sequence[GapQuestion], closed: dict[int, dt.datetime], index: Searchable | None = None
+) -> dict[int, _Draft]:
+    """Leader clustering in the order asked (see module doc); `closed` maps cluster id → closed at."""
+    with _CLUSTERING_LOCK:
+        return _clustering(questions, closed, index).drafts
+
+
+def _clustering(
+    questions: Sequence[GapQuestion], closed: dict[int, dt.datetime], index: Searchable | None
+) -> _Clustering:
+    """The clustering of these questions: the last one extended when they only add to its questions
+    and no closure changed, else built afresh. Call with `_CLUSTERING_LOCK` held."""
+    semantic = _semantic(index)
+    state = _CLUSTERINGS.get(semantic)
+    done = len(state.questions) if state else 0
+    if state is None or state.closed != closed or list(questions[:done]) != state.questions:
+        state = _Clustering(semantic=semantic, closed=dict(closed))
+        done = 0
+    state.extend(questions[done:], index)
+    _CLUSTERINGS[semantic] = state
+    return state
 
 
 def gap_clusters(
@@ -242,24 +303,26 @@ def gap_clusters(
     states = cluster_states(session=session)
     closed = {i: _utc(s.closed_at) for i, s in states.items() if s.closed_at is not None}
     closed = {i: at for i, at in closed.items() if at <= now}
-    drafts = build_clusters(questions, closed, index)
-    if index is not None:
-        newly = close_answered(
-            drafts,
-            index,
-            session=session,
-            now=now,
-            threshold=ANSWER_THRESHOLD if threshold is None else threshold,
-        )
-        for cluster_id, at in newly.items():
-            drafts[cluster_id].closed_at = at
-        if newly:
-            states = cluster_states(session=session)
-    out = []
-    for cluster_id, draft in drafts.items():
-        cluster = _summarise(cluster_id, draft, states.get(cluster_id), since, now, index, session)
-        if cluster is not None:
-            out.append(cluster)
+    with _CLUSTERING_LOCK:
+        state = _clustering(questions, closed, index)
+        drafts = state.drafts
+        if index is not None:
+            newly = close_answered(
+                drafts,
+                index,
+                session=session,
+                now=now,
+                threshold=ANSWER_THRESHOLD if threshold is None else threshold,
+            )
+            for cluster_id, at in newly.items():
+                state.close(cluster_id, at)
+            if newly:
+                states = cluster_states(session=session)
+        out = []
+        for cluster_id, draft in drafts.items():
+            cluster = _summarise(cluster_id, draft, states.get(cluster_id), since, now, index, session)
+            if cluster is not None:
+                out.append(cluster)
     return sorted(out, key=_order)
 
 
