@@ -40,6 +40,16 @@ def teams_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def quiet_sdk_logs(settings: Settings) -> None:
+    """The Agents SDK logs every send with its ids at INFO, and may log payloads at DEBUG: warnings only.
+    In anonymous mode its per-turn 'App ID is not provided' warning says nothing new: errors only."""
+    logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
+    if settings.teams_allow_anonymous and not settings.teams_app_id:
+        logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_client").setLevel(
+            logging.ERROR
+        )
+
+
 def routes(slack: WsgiApp | None, teams: WsgiApp | None) -> WsgiApp:
     """One WSGI app: /api/messages to Teams, everything else to Slack (its guard answers /healthz)."""
     from bot.adapters.teams.server import MESSAGES_PATH
@@ -131,6 +141,7 @@ def serve(
                 print(f"error: {problem}", file=sys.stderr)
             print(f"see README, '{section}'", file=sys.stderr)
             return EXIT_USAGE
+    quiet_sdk_logs(settings)
     if settings.teams_allow_anonymous:
         print(ANONYMOUS_WARNING, file=sys.stderr, flush=True)
         log.warning(ANONYMOUS_WARNING)
