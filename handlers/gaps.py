@@ -155,7 +155,10 @@ def on_gaps_send(action: Action, *, session: Session, bot: LearnBot, caller: Cal
     now = _now(bot)
     found = None
     if cluster_id is not None:
-        everything = gap_clusters(session=session, since=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), now=now)
+        since = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the same clustering as the list it came from
+        everything = gap_clusters(
+            session=session, since=since, now=now, index=bot.index, threshold=bot.threshold
+        )
         found = next((c for c in everything if c.id == cluster_id), None)
     if found is None:
         return [Reply(text="Sorry, I couldn't find that gap any more. Type `gaps` for the current list.")]
