@@ -60,8 +60,13 @@ class _BoundedRetry(RetryHandler):
 
 
 def _auth(settings: Settings) -> AuthenticationProvider:
+    return _auth_and_credential(settings)[0]
+
+
+def _auth_and_credential(settings: Settings) -> tuple[AuthenticationProvider, Any]:
+    """The SDK's authentication provider and the credential behind it (None when anonymous)."""
     if settings.graph_allow_anonymous:
-        return AnonymousAuthenticationProvider()
+        return AnonymousAuthenticationProvider(), None
     if not (settings.graph_tenant_id and settings.graph_client_id and settings.graph_client_secret):
         raise GraphNotConfigured(
             "Microsoft Graph is not configured: set GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET "
@@ -72,7 +77,7 @@ def _auth(settings: Settings) -> AuthenticationProvider:
     credential = ClientSecretCredential(
         settings.graph_tenant_id, settings.graph_client_id, settings.graph_client_secret
     )
-    return AzureIdentityAuthenticationProvider(credential)
+    return AzureIdentityAuthenticationProvider(credential), credential
 
 
 def http_client(
@@ -105,10 +110,15 @@ def graph_client(settings: Settings, *, http: httpx.AsyncClient | None = None) -
 async def open_graph(settings: Settings, **http_options: float) -> AsyncIterator[GraphServiceClient]:
     """A Graph client whose connections are closed when the block ends (one per scan or sync)."""
     http = http_client(settings, **http_options)  # type: ignore[arg-type]
+    auth, credential = _auth_and_credential(settings)
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = settings.graph_api_url
     try:
-        yield graph_client(settings, http=http)
+        yield GraphServiceClient(request_adapter=adapter)
     finally:
         await http.aclose()
+        if credential is not None:
+            await credential.close()  # its own token HTTP session
 
 
 async def get_json(client: GraphServiceClient, builder: Any, config: Any = None) -> dict[str, Any]:

@@ -189,3 +189,38 @@ def test_a_roster_with_an_unknown_column_is_refused(
     host = make_host(db_url, org={"source": "roster", "roster": str(roster)})
     with pytest.raises(RosterError, match="unknown column.*'manger_email'"):
         sync_org(host, None)
+
+
+def test_migration_0008_goes_down_and_up_again(db_url: str) -> None:
+    from sqlalchemy import inspect
+
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0008")
+    assert "orgmember" in inspect(engine).get_table_names()
+    from alembic import command
+
+    from storage.db import _alembic_config
+
+    command.downgrade(_alembic_config(engine), "0007")
+    assert "orgmember" not in inspect(engine).get_table_names()
+    assert upgrade(engine, "0008") == "0008"
+    engine.dispose()
+
+
+def test_credentials_build_the_real_client_without_calling_anyone(tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.graph import open_graph
+
+    settings = load_settings(
+        {"GRAPH_TENANT_ID": "tenant", "GRAPH_CLIENT_ID": "app", "GRAPH_CLIENT_SECRET": "s"}
+    )
+
+    async def build() -> str:
+        async with open_graph(settings) as client:
+            return client.request_adapter.base_url
+
+    assert asyncio.run(build()) == "https://graph.microsoft.com/v1.0"
