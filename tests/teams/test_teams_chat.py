@@ -142,6 +142,8 @@ def test_a_channel_mention_is_answered_in_its_reply_chain_and_helpful_updates_th
     assert "Summarise data with Excel pivot tables" in answer.text
     [question] = [q for q in rows(teams, Question) if q.user_id == person_of(teams, user)]
     assert question.text == "how do I make a pivot table in excel"  # learnbot's own mention removed
+    [lookup] = [c for c in fake.calls if c.method == "GET"]
+    assert lookup.path == f"/v3/conversations/{CHANNEL}/members/29:{user}"  # the channel's members
 
     channel = {"conversationType": "channel", "id": answer.conversation, "isGroup": True}
     status, body = teams.click(answer.card, "Helpful", user=user, conversation=channel)

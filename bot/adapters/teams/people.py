@@ -48,7 +48,8 @@ class People:
         if cached and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
         member_id = (activity.get("from") or {}).get("id")
-        conversation = (activity.get("conversation") or {}).get("id")
+        # a channel thread's id ends in ";messageid=…": members belong to the channel itself
+        conversation = str((activity.get("conversation") or {}).get("id") or "").split(";")[0]
         if connector is None or not member_id or not conversation:
             return None
         try:
