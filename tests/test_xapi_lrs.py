@@ -11,11 +11,13 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from bot.app import LearnBot
+from bot.events import Reply
+from bot.markup import Text
 from nudges.clock import as_utc
-from nudges.outbox import Dispatcher
+from nudges.outbox import Dispatcher, Outbound
 from nudges.scheduler import run_tick
 from nudges.xapi.sender import XapiSender
-from nudges.xapi.sweep import sweep
+from nudges.xapi.sweep import LRS, sweep
 from storage.models import OutboxMessage, XapiStatement
 from storage.outbox import SENT
 from tests.lrs import DroppingProxy, Lrs, lrs  # noqa: F401 - `lrs` is the fixture
@@ -158,3 +160,26 @@ def test_a_rate_limited_batch_waits_for_retry_after_without_using_an_attempt(
     assert Counter(i for i in lrs.stored_ids() if i in {s.id for s in statements}) == Counter(
         {s.id: 1 for s in statements}
     )
+
+
+def test_an_id_the_lrs_holds_with_other_content_counts_as_delivered_and_is_not_stored_twice(
+    make_bot: MakeBot,  # noqa: F811
+    lrs: Lrs,  # noqa: F811
+) -> None:
+    bot = make_bot(iri_base=f"https://learn.acme.example/xapi/{uuid.uuid4().hex[:8]}")
+    learner_conversation(bot)
+    sender = XapiSender(lrs.endpoint, lrs.key, lrs.secret, engine=bot.engine, clock=bot.clock)
+    try:
+        assert run_tick(bot, {"xapi": sender}).dispatch.sent == 1
+        [row], statements = xapi_rows(bot)
+        with bot.session() as session:  # the same ids, built differently (say, a lesson renamed since)
+            for stored in session.exec(select(XapiStatement)):
+                renamed = {"objectType": "Activity", "id": "https://learn.acme.example/renamed"}
+                stored.statement = {**stored.statement, "object": renamed}
+                session.add(stored)
+        outbound = Outbound(row.idempotency_key, "xapi", LRS, Reply(text=Text("")))
+        assert sender.send(outbound) == "lrs-409-10"  # the LRS refuses to change them: delivered
+    finally:
+        sender.close()
+    ids = {s.id for s in statements}
+    assert Counter(i for i in lrs.stored_ids() if i in ids) == Counter({i: 1 for i in ids})
