@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignore
@@ -111,3 +111,16 @@ def counts(*, session: Session) -> dict[str, int]:
         select(func.count()).select_from(XapiStatement).where(col(XapiStatement.sent_at).is_not(None))
     ).one()
     return {"recorded": int(total), "unbatched": int(waiting), "sent": int(sent)}
+
+
+def forget_person(*, session: Session, user_id: int) -> int:
+    """Delete a person's statements (their data is deleted): rows not sent yet are never sent.
+
+    Statements already in the LRS stay there; their ids are in the person's export beforehand.
+    """
+    statement = (
+        delete(XapiStatement)
+        .where(XapiStatement.user_id == user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

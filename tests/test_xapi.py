@@ -321,3 +321,23 @@ def test_a_long_history_is_swept_a_bounded_piece_at_a_time_and_nothing_is_left(m
     assert [p.batches for p in pieces] == [2, 2, 1]
     rows = recorded(bot)
     assert len({row.key for row in rows}) == 10 and all(row.batch for row in rows)
+
+
+def test_a_persons_statements_are_listed_for_their_export_and_gone_when_they_are_forgotten(
+    make_bot: MakeBot, db_url: str
+) -> None:
+    from storage.people import identify
+    from storage.xapi import forget_person, statements_for_person
+
+    bot = make_bot(db_url)
+    learner_conversation(bot)
+    with bot.session() as session:
+        sweep(session=session, config=bot.config, now=bot.clock.now())
+        sam = identify(
+            session=session, platform="console", platform_user_id="console-learner", now=bot.clock.now()
+        )
+        assert sam.id is not None
+        mine = statements_for_person(session=session, user_id=sam.id)
+        assert len(mine) == 10 and {s.verb for s in mine} >= {"asked", "completed", "applied", "shared"}
+        assert forget_person(session=session, user_id=sam.id) == 10
+        assert statements_for_person(session=session, user_id=sam.id) == []
