@@ -14,7 +14,9 @@ A cluster closes when a lesson added (or changed) after its newest question answ
 sample of its questions now get an answer at or above the answer threshold from that lesson, searched
 as their askers would (their stored role's audience), and not one they marked "Not helpful". The
 closure is stored (when, which lesson); a question asked after that starts a new cluster.
-`gap_clusters` is what chat, App Home and the report read.
+`gap_clusters` is what chat, App Home and the report read. The clustering is kept in the process
+between calls and only extended by the questions asked since (rebuilt when an earlier question or a
+closure changed); question vectors go into the index's embedding cache file (benchmarks/gaps.py).
 """
 
 from __future__ import annotations
@@ -257,14 +259,6 @@ def _accepts(draft: _Draft, question: GapQuestion) -> bool:
 
 _CLUSTERINGS: dict[bool, _Clustering] = {}  # by tier: the last clustering this process built
 _CLUSTERING_LOCK = threading.RLock()
-
-
-def build_clusters(
-    questions: Sequence[GapQuestion], closed: dict[int, dt.datetime], index: Searchable | None = None
-) -> dict[int, _Draft]:
-    """Leader clustering in the order asked (see module doc); `closed` maps cluster id → closed at."""
-    with _CLUSTERING_LOCK:
-        return _clustering(questions, closed, index).drafts
 
 
 def _clustering(
