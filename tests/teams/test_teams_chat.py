@@ -26,7 +26,7 @@ from storage.models import (
 )
 from tests.nudges.helpers import at
 from tests.teams.conftest import ADMIN, SME_CHANNEL
-from tests.teams.fake_connector import FakeConnector, buttons
+from tests.teams.fake_connector import FakeConnector, buttons, card_text
 from tests.teams.harness import CHANNEL, LEARNER, OTHER, TeamsApp
 
 PEER = "how do I give feedback to a peer"
@@ -273,3 +273,36 @@ def test_when_the_queue_is_full_the_person_is_told_at_once(teams: TeamsApp, fake
     assert status == 202
     [busy] = fake.wait_for(1)
     assert busy.text == "I'm busy right now, so I couldn't do that. Please try again in a minute."
+
+
+def test_find_a_lesson_in_the_compose_box_lists_lessons_to_share(
+    teams: TeamsApp, fake: FakeConnector
+) -> None:
+    user = new_user(701)
+    search = {
+        **teams.base(user, teams.personal(user)),
+        "type": "invoke",
+        "name": "composeExtension/query",
+        "value": {"commandId": "findLesson", "parameters": [{"name": "query", "value": "pivot table"}]},
+    }
+    status, body = teams.send(search)
+    assert status == 200
+    results = body["composeExtension"]
+    assert results["type"] == "result" and results["attachmentLayout"] == "list"
+    first = results["attachments"][0]
+    assert first["preview"]["content"]["title"] == "Summarise data with Excel pivot tables"
+    assert first["contentType"] == "application/vnd.microsoft.card.adaptive"
+    shared = card_text(first["content"])
+    assert "Summarise data with Excel pivot tables" in shared and "[Open the lesson](" in shared
+    assert "actions" not in first["content"]  # a shared lesson has no one's feedback buttons
+
+    initial = {
+        **search,
+        "value": {"commandId": "findLesson", "parameters": [{"name": "initialRun", "value": "true"}]},
+    }
+    status, body = teams.send(initial)
+    assert body["composeExtension"] == {
+        "type": "message",
+        "text": "Type what you want to learn, e.g. give feedback to a peer.",
+    }
+    assert fake.posts() == []

@@ -49,6 +49,8 @@ def test_the_package_has_the_app_id_validates_and_carries_both_icons(
     assert validate(manifest) == []
     assert manifest["manifestVersion"] == "1.29"  # draft-04 does not check the schema's `const`
     assert manifest["id"] == APP_ID and manifest["bots"][0]["botId"] == APP_ID
+    assert manifest["composeExtensions"][0]["botId"] == APP_ID
+    assert manifest["composeExtensions"][0]["commands"][0]["title"] == "Find a lesson"
     assert manifest["bots"][0]["scopes"] == ["personal", "team", "groupChat"]
     assert manifest["validDomains"] == ["learnbot.example.com"]
     commands = {c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]}

@@ -9,6 +9,9 @@ activity's shape (400), then the SDK's `CloudAdapter.process_request` runs a tur
                             the router answers within the request; the card is replaced in place
                             for the clicker, other replies follow as messages; replies that are only
                             words (another person's buttons, stale ones) are a note for the clicker
+    invoke composeExtension/query
+                            'Find a lesson' in the compose box: the library searched in the person's
+                            audience, each lesson a card they can share
     conversationUpdate, installationUpdate
                             learnbot installed: the installer's personal chat is remembered
 """
@@ -35,6 +38,9 @@ from bot.router import Router
 log = logging.getLogger(__name__)
 
 INVOKE_ACTION = "adaptiveCard/action"
+SEARCH_QUERY = "composeExtension/query"  # the "Find a lesson" message extension
+SEARCH_RESULTS = 10
+SEARCH_PROMPT = "Type what you want to learn, e.g. give feedback to a peer."
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 
 
@@ -121,6 +127,11 @@ class TeamsAdapter:
             await context.send_activity(
                 Activity(type="invokeResponse", value=InvokeResponse(status=200, body=body))
             )
+        elif kind == "invoke" and raw.get("name") == SEARCH_QUERY:
+            body = await self._search(context, raw)
+            await context.send_activity(
+                Activity(type="invokeResponse", value=InvokeResponse(status=200, body=body))
+            )
         elif kind in ("conversationUpdate", "installationUpdate") and activities.added_learnbot(raw):
             self.work.spawn(lambda: self._installed(raw, context.identity))
 
@@ -201,6 +212,21 @@ class TeamsAdapter:
         await delivery.deliver(client, place, others)
         card = cards.updated_card(shown, replaced) if replaced else cards.chosen_card(shown, label)
         return {"statusCode": 200, "type": cards.CONTENT_TYPE, "value": card}
+
+    async def _search(self, context: TurnContext, raw: dict[str, Any]) -> dict[str, Any]:
+        """'Find a lesson' from the compose box: lessons in the person's audience, to share as a card.
+        Opened without words (Teams' initial run) it says what to type; no match lists nothing."""
+        value = raw.get("value") or {}
+        query = next(
+            (str(p.get("value") or "") for p in value.get("parameters") or [] if p.get("name") == "query"), ""
+        )
+        if not query.strip():
+            return {"composeExtension": {"type": "message", "text": SEARCH_PROMPT}}
+        client = context.services.get(ConnectorClientBase)
+        person = activities.who(raw, await self.people.email(client, raw))
+        catalogue = await self.work.call(lambda: self.router.browse(person, query=query[:200]))
+        results = [cards.search_result(lesson) for lesson in catalogue.cards[:SEARCH_RESULTS]]
+        return {"composeExtension": {"type": "result", "attachmentLayout": "list", "attachments": results}}
 
     def _where(self, raw: dict[str, Any]) -> Any:
         ref = activities.reach(raw) or activities.ConversationRef(

@@ -9,6 +9,7 @@ send the clicked card back: the updated card is rebuilt from it. Any reply rende
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict
 from typing import Any
 
@@ -189,3 +190,13 @@ def summary_text(reply: Reply) -> str:
     """The plain notification text that goes with a card (shown in the activity feed)."""
     parts = [str(reply.text or ""), reply.card.title if reply.card else ""]
     return clip(" ".join(p for p in parts if p).strip() or "learnbot", 500)
+
+
+def search_result(lesson: AnswerCard) -> dict[str, Any]:
+    """A lesson as a message extension result: the card to share, and the list entry to pick it by."""
+    text = lesson.summary if len(lesson.summary) <= 200 else lesson.summary[:199].rstrip() + "…"
+    preview = {"title": html.escape(clip(lesson.title, TITLE_LIMIT)), "text": html.escape(text)}
+    return {
+        **attachment(reply_card(Reply(card=lesson))),
+        "preview": {"contentType": "application/vnd.microsoft.card.thumbnail", "content": preview},
+    }

@@ -2,7 +2,8 @@
 
 Teams installs a bot from a zip with `manifest.json` at the top beside a 192×192 colour icon and
 a 32×32 outline icon (white on transparent). The committed manifest carries a zero GUID where
-the Azure bot's app id goes; `package` puts the real one in (`id` and `bots[0].botId`), adds the
+the Azure bot's app id goes; `package` puts the real one in (`id`, the bot's and the search
+extension's `botId`), adds the
 public host to `validDomains` when given, and refuses an id that is not a GUID. The icons are
 drawn here (plain zlib PNGs), so they can be made again: `draw_icons(folder)`.
 """
@@ -37,8 +38,8 @@ def manifest(app_id: str, *, domain: str | None = None, folder: Path = ROOT) -> 
         raise PackageError(f"--domain must be a host name like learnbot.example.com (got {domain!r})")
     data: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     data["id"] = app_id
-    for bot in data.get("bots", []):
-        bot["botId"] = app_id
+    for part in (*data.get("bots", []), *data.get("composeExtensions", [])):
+        part["botId"] = app_id
     if domain:
         data["validDomains"] = sorted(set(data.get("validDomains", [])) | {domain})
     return data
