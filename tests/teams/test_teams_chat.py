@@ -306,3 +306,17 @@ def test_find_a_lesson_in_the_compose_box_lists_lessons_to_share(
         "text": "Type what you want to learn, e.g. give feedback to a peer.",
     }
     assert fake.posts() == []
+
+
+def test_a_delivery_teams_retries_is_answered_once(teams: TeamsApp, fake: FakeConnector) -> None:
+    user = new_user(801)
+    message = {
+        **teams.base(user, teams.personal(user)),
+        "type": "message",
+        "text": "how do I give feedback to a peer",
+    }
+    assert teams.send(message)[0] == 202
+    assert teams.send(message)[0] == 202  # Teams thought the first delivery failed and sent it again
+    teams.finish()
+    assert len(fake.posts()) == 1
+    assert len([q for q in rows(teams, Question) if q.user_id == person_of(teams, user)]) == 1
