@@ -40,19 +40,19 @@ def people(session: Session, n: int) -> list[int]:
 def test_one_answer_per_person_and_period_and_answering_again_changes_it(engine) -> None:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         [sam] = people(session, 1)
-        first, updated = save_answer(session=session, user_id=sam, period="2027-01", score=4, at=JAN)
+        first, updated = save_answer(session=session, user_id=sam, period="2027-Q1", score=4, at=JAN)
         assert not updated
         again, updated = save_answer(
-            session=session, user_id=sam, period="2027-01", score=2, at=JAN + dt.timedelta(days=3)
+            session=session, user_id=sam, period="2027-Q1", score=2, at=JAN + dt.timedelta(days=3)
         )
         assert updated and again.id == first.id
-        save_answer(session=session, user_id=sam, period="2027-04", score=5, at=JAN + dt.timedelta(days=80))
+        save_answer(session=session, user_id=sam, period="2027-Q2", score=5, at=JAN + dt.timedelta(days=80))
         with pytest.raises(ValueError, match="a pulse score is 1-5, not 6"):
-            save_answer(session=session, user_id=sam, period="2027-04", score=6, at=JAN)
+            save_answer(session=session, user_id=sam, period="2027-Q2", score=6, at=JAN)
         session.commit()
         stored = [(a.period, a.score) for a in session.exec(select(PulseAnswer).order_by(PulseAnswer.period))]
-        assert stored == [("2027-01", 2), ("2027-04", 5)]
-        session.add(PulseAnswer(user_id=sam, period="2027-01", score=3, answered_at=JAN))
+        assert stored == [("2027-Q1", 2), ("2027-Q2", 5)]
+        session.add(PulseAnswer(user_id=sam, period="2027-Q1", score=3, answered_at=JAN))
         with pytest.raises(IntegrityError):  # the database itself keeps one per person and period
             session.commit()
 
@@ -79,14 +79,14 @@ def test_the_summary_shows_groups_of_five_or_more_and_how_scores_follow_activity
             for n in range(events):
                 asked = JAN - dt.timedelta(days=2 + n)
                 session.add(Question(user_id=person_id, platform="console", text=f"q{n}", asked_at=asked))
-            save_answer(session=session, user_id=person_id, period="2027-01", score=score, at=JAN)
+            save_answer(session=session, user_id=person_id, period="2027-Q1", score=score, at=JAN)
         old = JAN - dt.timedelta(days=200)  # learning long before the answer does not count
         session.add(Question(user_id=ids[0], platform="console", text="old", asked_at=old))
         for person_id, score in zip(ids[12:], (1, 5, 3), strict=True):  # April: three people
             save_answer(
                 session=session,
                 user_id=person_id,
-                period="2027-04",
+                period="2027-Q2",
                 score=score,
                 at=JAN + dt.timedelta(days=80),
             )
@@ -99,16 +99,16 @@ def test_the_summary_shows_groups_of_five_or_more_and_how_scores_follow_activity
         )
 
     january, april = summary.periods
-    assert (january.period, january.people, january.mean) == ("2027-01", 12, 3.17)
+    assert (january.period, january.people, january.mean) == ("2027-Q1", 12, 3.17)
     assert january.distribution == {1: 1, 2: 3, 3: 3, 4: 3, 5: 2}
-    assert (april.period, april.people, april.distribution, april.mean) == ("2027-04", 3, None, None)
+    assert (april.period, april.people, april.distribution, april.mean) == ("2027-Q2", 3, None, None)
     bands = {band.band: (band.people, band.mean) for band in summary.bands}
     assert bands["no activity"] == (8, 2.38)  # January's five and April's three
     assert bands["some"][0] == 2 and bands["some"][1] is None  # two people: too few to show
     assert bands["active"] == (5, 4.2)
     assert summary.correlation is not None and summary.correlation > 0.5  # more learning, clearer purpose
     assert summary.min_group == MIN_GROUP == 5 and summary.answers == 15
-    assert [p.period for p in only_january.periods] == ["2027-01"]
+    assert [p.period for p in only_january.periods] == ["2027-Q1"]
 
 
 def test_spearman_uses_average_ranks_for_ties() -> None:
@@ -121,7 +121,7 @@ def test_periods_start_on_the_listed_months_or_every_n_days() -> None:
     quarterly = PurposePulse(enabled=True)
     jan = period_at(quarterly, dt.datetime(2027, 3, 31, 23, 0, tzinfo=dt.UTC))
     assert (jan.label, jan.start.date(), jan.last_day) == (
-        "2027-01",
+        "2027-Q1",
         dt.date(2027, 1, 1),
         dt.date(2027, 3, 31),
     )

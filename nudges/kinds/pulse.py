@@ -50,7 +50,8 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 
 def period_at(settings: PurposePulse, now: dt.datetime) -> Period:
-    """The pulse period `now` falls in."""
+    """The pulse period `now` falls in, labelled "2027-Q1" (quarters), "2027-03" (other months) or by
+    its first day ("2026-04-06", every_days)."""
     today = as_utc(now).date()
     if settings.every_days:
         every = settings.every_days
@@ -61,7 +62,9 @@ def period_at(settings: PurposePulse, now: dt.datetime) -> Period:
     start = dt.date(today.year, earlier[-1], 1) if earlier else dt.date(today.year - 1, months[-1], 1)
     later = [m for m in months if m > start.month]
     end = dt.date(start.year, later[0], 1) if later else dt.date(start.year + 1, months[0], 1)
-    return Period(f"{start:%Y-%m}", _midnight(start), _midnight(end))
+    quarterly = tuple(months) == DEFAULT_MONTHS
+    label = f"{start.year}-Q{(start.month - 1) // 3 + 1}" if quarterly else f"{start:%Y-%m}"
+    return Period(label, _midnight(start), _midnight(end))
 
 
 def asked(session: Session, period: str) -> set[int]:

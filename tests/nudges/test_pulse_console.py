@@ -68,7 +68,7 @@ def test_one_question_per_active_learner_per_quarter_in_working_hours(make_bot: 
     assert "Thanks! I've noted 4. You can change it until Wednesday 31 March" in noted
     changed = chat.handle_line("2")
     assert "Thanks! I've changed your answer to 2." in changed
-    assert answers(chat) == [("2027-01", 2)]
+    assert answers(chat) == [("2027-Q1", 2)]
 
     # A week later nothing more; the next quarter asks again, once.
     assert QUESTION not in chat.handle_line("/clock +7d")
@@ -79,11 +79,11 @@ def test_one_question_per_active_learner_per_quarter_in_working_hours(make_bot: 
 
     # January's buttons no longer count; April's answer is its own.
     late = Action(
-        platform="console", user_id="console-learner", name="pulse_answer", value="2027-01|5", channel_id="dm"
+        platform="console", user_id="console-learner", name="pulse_answer", value="2027-Q1|5", channel_id="dm"
     )
     assert "That pulse question has closed" in chat.router.on_action(late)[0].text
     chat.handle_line("5")
-    assert answers(chat) == [("2027-01", 2), ("2027-04", 5)]
+    assert answers(chat) == [("2027-Q1", 2), ("2027-Q2", 5)]
 
 
 def chat_person_id(chat: ConsoleChat) -> int:
