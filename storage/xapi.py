@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignore
@@ -65,7 +65,7 @@ def batch_statements(*, session: Session, batch: str) -> list[dict[str, Any]]:
         .where(XapiStatement.batch == batch)
         .order_by(col(XapiStatement.timestamp), col(XapiStatement.id))
     )
-    return [dict(row) for row in session.exec(query)]
+    return [dict(row) for row in session.exec(query) if row]  # a forgotten person's are empty
 
 
 def mark_sent(*, session: Session, batch: str, at: dt.datetime) -> int:
@@ -114,13 +114,16 @@ def counts(*, session: Session) -> dict[str, int]:
 
 
 def forget_person(*, session: Session, user_id: int) -> int:
-    """Delete a person's statements (their data is deleted): rows not sent yet are never sent.
+    """A person's data is deleted: their statements lose the person and their content, keeping only
+    the event key (so the sweep does not build them again from rows kept as anonymous counts).
 
-    Statements already in the LRS stay there; their ids are in the person's export beforehand.
+    Statements not sent yet are never sent; those already in the LRS stay there (their ids are in
+    the person's export beforehand).
     """
     statement = (
-        delete(XapiStatement)
+        update(XapiStatement)
         .where(XapiStatement.user_id == user_id)
+        .values(user_id=None, statement={})
         .execution_options(synchronize_session=False)
     )
     return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

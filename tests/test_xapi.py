@@ -323,7 +323,7 @@ def test_a_long_history_is_swept_a_bounded_piece_at_a_time_and_nothing_is_left(m
     assert len({row.key for row in rows}) == 10 and all(row.batch for row in rows)
 
 
-def test_a_persons_statements_are_listed_for_their_export_and_gone_when_they_are_forgotten(
+def test_a_persons_statements_are_listed_for_their_export_and_emptied_when_they_are_forgotten(
     make_bot: MakeBot, db_url: str
 ) -> None:
     from storage.people import identify
@@ -341,3 +341,7 @@ def test_a_persons_statements_are_listed_for_their_export_and_gone_when_they_are
         assert len(mine) == 10 and {s.verb for s in mine} >= {"asked", "completed", "applied", "shared"}
         assert forget_person(session=session, user_id=sam.id) == 10
         assert statements_for_person(session=session, user_id=sam.id) == []
+    with bot.session() as session:  # the rows kept as anonymous counts are not turned into statements again
+        assert not sweep(session=session, config=bot.config, now=bot.clock.now()).recorded
+        everything = json.dumps([row.statement for row in session.exec(select(XapiStatement))])
+    assert "console-learner" not in everything
