@@ -10,6 +10,7 @@ from bot.adapters.console import ConsoleChat
 from bot.app import LearnBot
 from bot.router import Router
 from storage.models import Meeting, Person
+from tests.conftest import ROOT
 from tests.nudges.conftest import MakeBot
 from tests.nudges.helpers import at
 
@@ -108,3 +109,49 @@ def test_maria_gets_a_prompt_with_sams_shared_takeaway_and_not_his_private_one(m
     assert "takeaway: “I ask for feedback in the first five minutes of a retro”" in home
     assert "Sam (learner)" in team and "Takeaway: “I ask for feedback in the first five minutes" in team
     assert "avoid pivots" not in home and "avoid pivots" not in team
+
+
+def test_the_demo_with_the_sample_roster(make_bot: MakeBot) -> None:
+    """`learnbot org sync` and `learnbot one-on-ones scan` over samples/org, then the console: Sam's 1:1 with
+    Maria is on Tuesdays at 10:00, so her prompt comes at 16:30 on Monday (08:00 is before working hours)."""
+    from nudges.calendars import scan
+    from nudges.org_sync import sync_org
+
+    samples = ROOT / "samples" / "org"
+    bot = make_bot(
+        at="2026-11-25T08:00:00Z",  # a Wednesday
+        nudges={"default_timezone": "Europe/London", "max_per_week": 5, "follow_up_days": 1},
+        org={"source": "roster", "roster": str(samples / "roster.csv")},
+        one_on_ones={"source": "roster", "roster": str(samples / "one_on_ones.csv"), "lookahead_days": 7},
+    )
+    sync_org(bot, None)
+    assert at("2026-12-01T10:00:00Z") in [m.start_at for m in scan(bot, None).found]  # Sam's
+    chat = ConsoleChat(Router(bot))
+
+    def say(*lines: str) -> list[str]:
+        return [chat.handle_line(line) for line in lines]
+
+    say("/as manager", "/home", "/as learner", "/home")
+    say("/as admin", "enrol console-learner in feedback-culture")
+    say("/as learner", "/clock 2026-11-25 09:00", "1", "1")  # feedback step 1: Start, Done
+    # the roster makes Sam a support agent: the first-contact pathway's step 1 comes on Thursday
+    assert "Step 1 of 4 on your pathway Solve it on first contact." in say("/clock 2026-11-26 09:00")[0]
+    say("1", "1")
+    *_, shared = say(
+        "/clock 2026-11-27 09:00", "1", "I ask for feedback in the first five minutes of a retro", "1"
+    )
+    assert "will see it in my note before your 1:1 on Tuesday 1 December at 10:00." in shared
+    *_, private = say("/clock 2026-11-30 09:00", "1", "Honestly I still dread escalations", "2")
+    assert "Kept private" in private
+
+    say("/as manager")
+    prompt = say("/clock 2026-11-30 17:00")[0]
+    assert "── Mon 30 Nov 2026 16:30 Europe/London · direct message to you ──" in prompt
+    assert "Your 1:1 with Sam (learner) is tomorrow at 10:00." in prompt
+    assert (
+        "• “I ask for feedback in the first five minutes of a retro” — Give useful feedback to a peer"
+        in prompt
+    )
+    assert "dread escalations" not in prompt
+    assert "• Handle a customer escalation (completed and applied)" in prompt
+    assert "Priya" not in prompt  # her 1:1 is on Wednesday: a prompt of its own, if she shares anything
