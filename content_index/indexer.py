@@ -110,14 +110,20 @@ def scan_remote(
     states: Mapping[str, tuple[str | None, dict[str, Any]]],
     result: IndexScan,
 ) -> ScanResult:
-    """Read what changed in a SharePoint source since its stored state; without settings, skip it."""
-    result.incremental.add(source.name)
+    """Read what changed in a SharePoint source since its stored state; without settings, skip it.
+
+    A complete read (the first, or after the state was lost) is applied like a folder's: stored
+    lessons it did not see are retired. Otherwise only the ones it names as removed are.
+    """
     if settings is None:
+        result.incremental.add(source.name)
         return ScanResult()
     from content_index.sources.sharepoint import read_sharepoint
 
     link, data = states.get(source.name, (None, {}))
     scanned = read_sharepoint(source, settings, delta_link=link, state=data)
+    if not scanned.complete:
+        result.incremental.add(source.name)
     result.removed |= scanned.removed
     result.states[source.name] = (scanned.delta_link, scanned.state)
     return scanned

@@ -46,6 +46,7 @@ class FakeSharePoint:
     version: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # route name -> HTTP status to answer
     requests: list[str] = field(default_factory=list)  # "GET /path?query" as received
+    page_size: int = PAGE_SIZE  # items per delta or pages response (Graph's own are up to 200)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -227,12 +228,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(410, "resyncRequired", "The delta token has expired; resync required.")
         skip = int(query.get("skip", 0))
         changes = fake.delta(token)
-        body: dict[str, Any] = {"value": changes[skip : skip + PAGE_SIZE]}
+        size = fake.page_size
+        body: dict[str, Any] = {"value": changes[skip : skip + size]}
         link = f"{fake.base_url}/drives/{drive}/items/root/delta()"
-        if skip + PAGE_SIZE < len(changes):
-            body["@odata.nextLink"] = (
-                f"{link}?token={token if token is not None else ''}&skip={skip + PAGE_SIZE}"
-            )
+        if skip + size < len(changes):
+            body["@odata.nextLink"] = f"{link}?token={token if token is not None else ''}&skip={skip + size}"
             body["@odata.nextLink"] = body["@odata.nextLink"].replace("token=&", "")
         else:
             body["@odata.deltaLink"] = f"{link}?token={fake.version}"
@@ -274,10 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _pages(self, fake: FakeSharePoint, query: dict[str, str], site: str) -> None:
         skip = int(query.get("skip", 0))
         pages = list(fake.pages.values())
-        body: dict[str, Any] = {"value": pages[skip : skip + PAGE_SIZE]}
-        if skip + PAGE_SIZE < len(pages):
+        body: dict[str, Any] = {"value": pages[skip : skip + fake.page_size]}
+        if skip + fake.page_size < len(pages):
             body["@odata.nextLink"] = (
-                f"{fake.base_url}/sites/{site}/pages/microsoft.graph.sitePage?skip={skip + PAGE_SIZE}"
+                f"{fake.base_url}/sites/{site}/pages/microsoft.graph.sitePage?skip={skip + fake.page_size}"
             )
         self._json(body)
 

@@ -281,3 +281,19 @@ def test_without_graph_settings_the_source_says_what_to_set_and_nothing_is_lost(
     [problem] = [str(p) for p in summary.problems]
     assert "GRAPH_TENANT_ID" in problem and "Files.Read.All" in problem and "Sites.Read.All" in problem
     assert active(settings) == before
+
+
+def test_with_its_stored_state_lost_a_full_read_still_retires_what_is_gone(
+    tmp_path: Path, fake: FakeSharePoint
+) -> None:
+    settings = workspace(tmp_path, fake)
+    prepare(settings)
+    fake.delete_file(fake.escalation)  # type: ignore[attr-defined]
+    with session_scope(make_engine(settings.db_url)) as session:
+        session.delete(session.get(SourceState, "sharepoint"))
+
+    summary = prepare(settings)
+
+    assert summary.errors == 0 and summary.deactivated == 1
+    assert "escalation-checklist" not in active(settings) and "giving-feedback" in active(settings)
+    assert not any("token=" in call for call in fake.requested("/delta()"))  # nothing to ask from
