@@ -8,9 +8,11 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from bot.app import LearnBot
+from bot.cli import main
 from bot.events import Reply
 from bot.markup import Text
 from nudges.clock import as_utc
@@ -182,4 +184,27 @@ def test_an_id_the_lrs_holds_with_other_content_counts_as_delivered_and_is_not_s
     finally:
         sender.close()
     ids = {s.id for s in statements}
+    assert Counter(i for i in lrs.stored_ids() if i in ids) == Counter({i: 1 for i in ids})
+
+
+def test_learnbot_tick_with_the_lrs_in_the_environment_sends_the_statements(
+    make_bot: MakeBot,  # noqa: F811
+    lrs: Lrs,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bot = make_bot(iri_base=f"https://learn.acme.example/xapi/{uuid.uuid4().hex[:8]}")
+    learner_conversation(bot)
+    monkeypatch.setenv("XAPI_ENDPOINT", lrs.endpoint)
+    monkeypatch.setenv("XAPI_KEY", lrs.key)
+    monkeypatch.setenv("XAPI_SECRET", lrs.secret)
+    folder = bot.config.base_dir
+    args = ["--config", str(folder / "app.yaml"), "--data-dir", str(folder / "data")]
+    assert main([*args, "tick", "--at", "2026-12-04T12:05:00Z"]) == 0
+    printed = capsys.readouterr()
+    assert "sent 1, retrying 0, failed 0" in printed.out
+    assert lrs.secret not in printed.out + printed.err
+    _, statements = xapi_rows(bot)
+    ids = {s.id for s in statements}
+    assert len(ids) == 10 and all(s.sent_at is not None for s in statements)
     assert Counter(i for i in lrs.stored_ids() if i in ids) == Counter({i: 1 for i in ids})
