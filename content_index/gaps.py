@@ -439,9 +439,13 @@ def close_answered(
             _CHECKED[cluster_id] = (stamp, key)
         if lesson is None:
             continue
-        at = max(now, draft.members[-1].asked_at)
-        close_cluster(session=session, cluster_id=cluster_id, lesson_id=lesson, at=at)
-        closed[cluster_id] = at
+        lesson_id, at = lesson  # closed when that lesson was indexed (after every question of it)
+        if at > now:  # a period that ends before the lesson came: still open then (ask again later)
+            with _CHECKED_LOCK:
+                _CHECKED.pop(cluster_id, None)
+            continue
+        row = close_cluster(session=session, cluster_id=cluster_id, lesson_id=lesson_id, at=at)
+        closed[cluster_id] = _utc(row.closed_at) if row.closed_at else at
     return closed
 
 
@@ -466,12 +470,13 @@ def _answering_lesson(
     *,
     session: Session,
     after: dt.datetime,
-) -> str | None:
+) -> tuple[str, dt.datetime] | None:
     """The lesson added or changed after `after` (the cluster's newest question) that now answers most
-    of these questions at or above `threshold`, if one does. A lesson that was already there when they
-    were asked does not close them: it did not answer them then (another audience, a reworded question)."""
+    of these questions at or above `threshold`, and when it was indexed, if one does. A lesson that was
+    already there when they were asked does not close them: it did not answer them then (another
+    audience, a reworded question)."""
     answers: Counter[str] = Counter()
-    fresh: dict[str, bool] = {}
+    fresh: dict[str, dt.datetime | None] = {}
     for question in sample:
         audience = Filters(audience=question.role or "everyone")  # what the asker sees, as a learner
         found = index.search(clean_question(question.text), filters=audience, k=3)
@@ -481,10 +486,12 @@ def _answering_lesson(
         lesson = hits[0].id
         if lesson not in fresh:
             item = get_content(session=session, content_id=lesson)
-            fresh[lesson] = item is not None and item.active and _utc(item.updated_at) > after
-        if fresh[lesson]:
+            indexed = _utc(item.updated_at) if item is not None and item.active else None
+            fresh[lesson] = indexed if indexed is not None and indexed > after else None
+        if fresh[lesson] is not None:
             answers[lesson] += 1
     if not answers:
         return None
     lesson, count = answers.most_common(1)[0]
-    return lesson if sum(answers.values()) * 2 > len(sample) else None
+    indexed = fresh[lesson]
+    return (lesson, indexed) if indexed is not None and count * 2 > len(sample) else None

@@ -382,6 +382,15 @@ def test_a_cluster_closes_when_a_lesson_that_answers_it_is_indexed(
         )
     assert (cluster.status, cluster.closed_by, cluster.questions) == ("closed", "canteen-menu", 2)
     assert cluster.closed_by_title == "What's on the canteen menu today" and cluster.closed_at is not None
+    with chat.router.bot.session() as session:
+        lesson = session.get(ContentItem, "canteen-menu")
+        assert lesson is not None
+        indexed = (
+            lesson.updated_at.replace(tzinfo=dt.UTC)
+            if lesson.updated_at.tzinfo is None
+            else lesson.updated_at
+        )
+    assert cluster.closed_at == indexed  # closed when the lesson that answers it was indexed
     chat.handle_line("/as learner")
     assert "What's on the canteen menu today" in chat.handle_line("canteen menu for today?")
     chat.router.bot.engine.dispose()
