@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,13 @@ class Loop:
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 60.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        """The coroutine's result; after `timeout` seconds it is cancelled and TimeoutError raised."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise
 
     def stop(self) -> None:
         if self.loop.is_running():
