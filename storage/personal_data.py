@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, Table, Text, cast, delete, func, insert, or_, select, update
 from sqlmodel import Session, SQLModel
 
-from storage.models import ConversationReference, Identity, Person, utcnow
+from storage.models import ConversationReference, Identity, NudgePreference, OutboxMessage, Person, utcnow
+from storage.outbox import CANCELLED, PENDING
 
 ERASED = "[erased]"
 MIN_TOKEN = 4  # shorter strings ("ok", a two-letter name) would erase unrelated text
@@ -226,6 +227,12 @@ def erase_person(*, session: Session, person_id: int) -> Erasure:
         )
     ).inserted_primary_key[0]
     erasure = Erasure(person_id=person_id, tombstone_id=tombstone)
+    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    session.execute(  # nothing more is sent to them; what was queued goes with the rest
+        update(outbox)
+        .where(outbox.c.user_id == person_id, outbox.c.status == PENDING)
+        .values(status=CANCELLED, last_error="cancelled: the person's data was erased")
+    )
     all_links = links()
     for link in [lk for lk in all_links if lk.parent is not None] + [
         lk for lk in all_links if lk.parent is None
@@ -236,6 +243,10 @@ def erase_person(*, session: Session, person_id: int) -> Erasure:
     )
     session.expunge_all()
     session.execute(delete(person_table).where(person_table.c.id == person_id))
+    # The tombstone keeps their enrolments for the counts: no nudge kind may plan for it.
+    session.execute(
+        insert(NudgePreference.__table__).values(user_id=tombstone, opted_out=True, updated_at=utcnow())
+    )  # type: ignore[attr-defined]
     _scrub(session, tokens, erasure)
     session.flush()
     return erasure

@@ -192,6 +192,9 @@ def test_delete_my_data_leaves_no_trace_only_anonymous_counts(chat_on: ConsoleCh
     assert (rating["role_relevance"], rating["strategic_clarity"], rating["comment"]) == (4, 5, None)
     tombstone = next(p for p in after["person"] if p["id"] == rating["user_id"])
     assert (tombstone["display_name"], tombstone["email"], tombstone["active"]) == (None, None, False)
+    # Nothing more is sent: the queued nudge is cancelled and the tombstone never gets new ones.
+    assert [m["status"] for m in after["outboxmessage"]] == ["cancelled"]
+    assert [(n["user_id"], n["opted_out"]) for n in after["nudgepreference"]] == [(tombstone["id"], True)]
     # The manager keeps their own data, and writing again starts afresh.
     assert any(p["email"] == "maria@acme.example" for p in after["person"])
     chat.handle_line("hello again")
