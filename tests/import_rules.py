@@ -38,6 +38,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("top", ("bot",)),  # everything else in bot/: router, adapters, cli, wiring
 )
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "microsoft_agents", "botbuilder")
+# Each platform's SDK belongs to its own adapter: Slack's to bot.adapters.slack, the Agents SDK to
+# bot.adapters.teams (so no other adapter grows a second way to talk to a platform).
+SDK_ADAPTER = {
+    "slack_bolt": "slack",
+    "slack_sdk": "slack",
+    "microsoft_agents": "teams",
+    "botbuilder": "teams",
+}
 # Microsoft Graph's SDK (msgraph-sdk, its kiota runtime, azure-identity): built in bot.graph, used only by
 # the modules that read Graph, so a Graph upgrade touches these files and nothing else.
 GRAPH_SDKS = ("msgraph", "msgraph_core", "azure")  # and every kiota_* package
@@ -126,6 +134,10 @@ def violations(root: Path) -> list[str]:
             top = edge.target.split(".")[0]
             if top in PLATFORM_SDKS and _adapter(name) is None:
                 problems.append(f"{where}:{edge.line}: {name} imports the platform SDK {edge.target}")
+            elif top in SDK_ADAPTER and _adapter(name) != SDK_ADAPTER[top]:
+                owner = SDK_ADAPTER[top]
+                said = f"{name} imports {edge.target}, the {owner} adapter's SDK"
+                problems.append(f"{where}:{edge.line}: {said}")
             if (top in GRAPH_SDKS or top.startswith("kiota_")) and name not in GRAPH_CALLERS:
                 problems.append(f"{where}:{edge.line}: {name} imports the Graph SDK {edge.target}")
             if top not in PACKAGES:
