@@ -4,6 +4,7 @@ when the answer to a POST that reached the LRS is lost and the batch is sent aga
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -135,7 +136,7 @@ def test_a_statement_the_lrs_rejects_fails_its_batch_with_the_lrs_reason_but_not
     assert result.dispatch.failed == 1  # retrying the same statements cannot help
     [row], _ = xapi_rows(bot)
     assert row.status == "failed"
-    assert "LRS answered HTTP 422: body.5.actor: Field required" in (row.last_error or "")
+    assert re.search(r"LRS answered HTTP 422: body\.\d+\.actor: Field required", row.last_error or "")
     assert "lessons/give-peer-feedback" not in (row.last_error or "")  # the statement is not echoed
 
 
