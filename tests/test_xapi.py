@@ -258,7 +258,7 @@ def test_export_writes_the_statements_sent_and_those_not_swept_yet(
     learner_conversation(bot)
     with bot.session() as session:
         sweep(session=session, config=bot.config, now=bot.clock.now())
-    ConsoleChat(Router(bot)).handle_line("how do I run a retro")  # after the sweep: not recorded yet
+    ConsoleChat(Router(bot)).handle_line("how do I give feedback to a peer")  # after the sweep: new
     sent = {row.id: row.statement for row in recorded(bot)}
     out = tmp_path / "out" / "statements.json"
     config = str(bot.config.base_dir / "app.yaml")
