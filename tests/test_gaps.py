@@ -457,3 +457,28 @@ def test_in_slack_the_send_button_posts_the_cluster_in_the_experts_channel_once(
             assert "G1 was already sent to #learning-experts on" in said
         finally:
             app.stop()
+
+
+@needs_semantic
+def test_cluster_ids_survive_new_questions_and_a_restart(library_db: str) -> None:
+    """Deterministic and stable: the same clusters from scratch (a new process) and after more questions."""
+    import content_index.gaps as gaps
+
+    engine = make_engine(library_db)
+    end = START + dt.timedelta(days=30)
+    with Session(engine) as session:
+        topic_of = seed(session)
+        session.commit()
+        before = gap_clusters(session=session, since=START, now=end)
+        gaps._CLUSTERINGS.clear()  # what a restarted process starts with
+        assert gap_clusters(session=session, since=START, now=end) == before
+        later = START + dt.timedelta(days=3)
+        session.add(
+            Question(platform="console", text="is there parking at HQ", answered=False, asked_at=later)
+        )
+        session.commit()
+        after = gap_clusters(session=session, since=START, now=end)
+    assert sorted(c.id for c in after) == sorted(c.id for c in before)
+    parking = next(c for c in before if topic_of[c.id] == "parking")
+    assert next(c for c in after if c.id == parking.id).questions == parking.questions + 1
+    engine.dispose()
