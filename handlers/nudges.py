@@ -43,7 +43,7 @@ SHARED = (
     "Noted: you're happy for your manager to see this takeaway. I don't know who your manager is yet, so "
     "nobody sees it for now; only takeaways you share will ever be shown to them."
 )
-SHARED_CHANGE = " Type `sharing` to change it."
+SHARED_CHANGE = Text(" Type ", code("sharing"), " to change it.")
 PRIVATE = "Kept private: only you can see it."
 TAKEAWAY_MINUTES = 30
 TAKEAWAY_LIMIT = 280

@@ -159,7 +159,9 @@ def one_on_one_reply(
     """Before a 1:1: what the report completed, applied and chose to share since the last one, their
     pathway progress, and questions to ask; with Discussed it / Not this time."""
     parts: list[str | Span] = ["Your 1:1 with ", bold(report), f" is {meeting_words(start, now, zone)}."]
-    period = f"since your last 1:1 ({as_utc(since).astimezone(zone):%a %d %b})" if since else "recently"
+    period = (
+        f"since your last 1:1 ({as_utc(since).astimezone(zone):%a %d %b})" if since else "in the last 4 weeks"
+    )
     buttons = (
         Button("Discussed it", DISCUSSED, meeting_id, style="primary"),
         Button("Not this time", NOT_THIS_TIME, meeting_id),

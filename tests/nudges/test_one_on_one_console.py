@@ -147,7 +147,10 @@ def test_the_demo_with_the_sample_roster(make_bot: MakeBot) -> None:
     say("/as manager")
     prompt = say("/clock 2026-11-30 17:00")[0]
     assert "── Mon 30 Nov 2026 16:30 Europe/London · direct message to you ──" in prompt
-    assert "Your 1:1 with Sam (learner) is tomorrow at 10:00." in prompt
+    assert (
+        "Your 1:1 with Sam (learner) is tomorrow at 10:00. What Sam (learner) shared in the last 4 weeks:"
+        in prompt
+    )
     assert (
         "• “I ask for feedback in the first five minutes of a retro” — Give useful feedback to a peer"
         in prompt

@@ -8,6 +8,8 @@ from sqlmodel import col, select
 
 from bot.app import LearnBot
 from bot.config import NudgePolicy
+from bot.events import Action
+from bot.router import Router
 from nudges.hours import window_for
 from nudges.kinds.one_on_one import NAME, last_working_moment, prompt_time
 from nudges.pathways import complete_step
@@ -312,7 +314,7 @@ def test_nothing_new_sends_nothing_unless_asked_to_suggest(make_bot: MakeBot) ->
     meeting(chatty, maria, sam, "2026-11-30T14:00:00Z")
     [(_, text)] = delivered_text(chatty, "2026-11-30T12:00:00Z")
     assert text == (
-        "Your 1:1 with Sam is today at 14:00. Nothing new from their learning recently: "
+        "Your 1:1 with Sam is today at 14:00. Nothing new from their learning in the last 4 weeks: "
         "maybe ask what they'd like to learn next."
     )
 
@@ -329,3 +331,17 @@ def test_a_meeting_with_someone_who_no_longer_reports_to_them_shows_nothing(make
         row.manager_id = other.id  # Sam moved to another team since the calendar was read
         session.add(row)
     assert delivered_text(bot, "2026-11-30T12:00:00Z") == []
+
+
+def test_a_manager_who_stopped_nudges_gets_no_prompt_and_a_queued_one_is_cancelled(make_bot: MakeBot) -> None:
+    bot = make_bot(at="2026-11-30T08:00:00Z")
+    maria, sam = team(bot)
+    learned(bot, sam, "give-peer-feedback", when="2026-11-26T10:00:00Z", takeaway="Ask early", share=True)
+    meeting(bot, maria, sam, "2026-11-30T14:00:00Z")
+    meeting(bot, maria, sam, "2026-12-01T14:00:00Z", id="roster:m:s:tue")
+    with bot.session() as session:
+        plan(session=session, config=bot.config, now=at("2026-11-30T12:00:00Z"))  # Monday's is queued
+    stop = Action(platform="console", user_id="console-manager", name="nudge_stop", value="", channel_id="d")
+    assert "no more nudges from me" in Router(bot).on_action(stop)[0].text
+    assert delivered_text(bot, "2026-12-01T12:00:00Z") == []  # neither Monday's nor Tuesday's
+    assert [row.status for row in prompts(bot)] == ["cancelled"]

@@ -63,7 +63,9 @@ def test_a_slack_manager_gets_the_prompt_in_a_dm_and_discussed_it_is_stored(
         run_tick(bot, {"slack": sender}, at=at("2026-11-30T12:00:00Z"))
         [post] = to_maria()
         shown = texts(post.params["blocks"])
-        assert "Your 1:1 with *Sam bold* is today at 14:00. What Sam ∗bold∗ shared recently:" in shown
+        assert (
+            "Your 1:1 with *Sam bold* is today at 14:00. What Sam ∗bold∗ shared in the last 4 weeks:" in shown
+        )
         assert "• _“Ask &lt;early&gt; &amp; often”_ — Give useful feedback to a peer" in shown
         assert "Private one" not in shown
         assert buttons(post.params["blocks"]) == ["Discussed it", "Not this time"]
