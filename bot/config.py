@@ -28,6 +28,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Campaign input, checked where it enters (app.yaml, chat, the Slack form): a channel is a name
 # or an id of word characters, dots and hyphens (Slack allows 80), a message fits a chat post.
 _CHANNEL_RE = re.compile(r"^[\w.-]{1,80}$")
+_TEAMS_CHANNEL_RE = re.compile(r"^19:[\w.-]{1,200}@thread\.(tacv2|skype|v2)$")
 CAMPAIGN_TITLE_LIMIT = 150
 CAMPAIGN_MESSAGE_LIMIT = 2000
 GRAPH_DEFAULT_URL = "https://graph.microsoft.com/v1.0"
@@ -37,6 +38,8 @@ def channel_problem(name: str) -> str | None:
     """Why `name` (without its '#') cannot be a campaign's channel, or None when it can."""
     if not name:
         return "a channel name is empty"
+    if _TEAMS_CHANNEL_RE.match(name):
+        return None  # a Teams channel's id, as a channel mention in Teams gives it
     if len(name) > 80:
         return f"channel name {name[:20]!r}… is {len(name)} characters long; the limit is 80"
     if not _CHANNEL_RE.match(name):
@@ -254,6 +257,7 @@ class SharePointSource(_Strict):
     drive_id: str | None = Field(default=None, min_length=1)
     folder: str = ""
     pages: bool = True
+    pages_list: str | None = Field(default=None, min_length=1)  # the Site Pages library (list id): columns
     fields: SharePointFields = SharePointFields()
     defaults: SharePointDefaults = SharePointDefaults()
 
@@ -478,7 +482,8 @@ def _message(error: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return f"{error['input']!r} is not a valid id (lowercase letters, digits and hyphens)"
     if kind == "union_tag_invalid":
-        return f"unknown source type {error['input'].get('type')!r} (use markdown, csv, lms_packages or sharepoint)"
+        given = error["input"].get("type")
+        return f"unknown source type {given!r} (use markdown, csv, lms_packages or sharepoint)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 

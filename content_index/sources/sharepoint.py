@@ -27,6 +27,7 @@ from msgraph import GraphServiceClient
 from msgraph.generated.drives.item.items.item.list_item.list_item_request_builder import (
     ListItemRequestBuilder,
 )
+from msgraph.generated.sites.item.lists.item.items.items_request_builder import ItemsRequestBuilder
 from msgraph.generated.sites.item.pages.item.graph_site_page.graph_site_page_request_builder import (
     GraphSitePageRequestBuilder,
 )
@@ -260,7 +261,11 @@ async def _columns(client: GraphServiceClient, builder: Any, source: SharePointS
     """The document's list-item fields named in the source's `fields` mapping (empty ones left out)."""
     query = ListItemRequestBuilder.ListItemRequestBuilderGetQueryParameters(expand=["fields"])
     list_item = await get_json(client, builder.list_item, RequestConfiguration(query_parameters=query))
-    values = list_item.get("fields") or {}
+    return _mapped(list_item.get("fields") or {}, source)
+
+
+def _mapped(values: Mapping[str, Any], source: SharePointSource) -> dict[str, Any]:
+    """Our fields from a list item's columns, by the source's `fields` mapping (empty ones left out)."""
     out = {}
     for ours, column in source.fields.model_dump().items():
         value = values.get(column) if column else None
@@ -323,6 +328,7 @@ async def _pages(client: GraphServiceClient, source: SharePointSource, result: S
     result.complete = result.complete and len(changed) == len(listed)  # unchanged pages are not yielded
     pages = site.pages
     config = RequestConfiguration(query_parameters=query)
+    columns = await _page_columns(client, site, source) if changed else {}
     outcomes = await _bounded(
         [
             partial(get_json, client, pages.by_base_site_page_id(p["id"]).graph_site_page, config)
@@ -339,13 +345,40 @@ async def _pages(client: GraphServiceClient, source: SharePointSource, result: S
                 problem(full, reading=f"page {name!r}", permission=PAGES_PERMISSION),
             )
         else:
-            built = _page(source, full or listing)
+            built = _page(source, full or listing, columns.get(listing.get("name") or "", {}))
         _remember(result, ids, page_id, built)
         if isinstance(built, SourceItem):
             known[page_id] = {"id": built.id, "etag": _version(listing)}
         elif page_id in ids:  # a broken page keeps its old lesson and is read again next time
             known[page_id] = {"id": ids[page_id], "etag": ""}
     result.state["pages"] = known
+
+
+async def _page_columns(
+    client: GraphServiceClient, site: Any, source: SharePointSource
+) -> dict[str, dict[str, Any]]:
+    """Each page's mapped columns by page name, from the Site Pages library (`pages_list`), one listing."""
+    if not source.pages_list or not any(source.fields.model_dump().values()):
+        return {}
+    items = site.lists.by_list_id(source.pages_list).items
+    query = ItemsRequestBuilder.ItemsRequestBuilderGetQueryParameters(expand=["fields"])
+    try:
+        page = await get_json(client, items, RequestConfiguration(query_parameters=query))
+    except APIError as exc:
+        if status_of(exc) != 404:
+            raise
+        raise SetupError(
+            f"pages_list {source.pages_list!r} is not a list in site {source.site_id!r}"
+        ) from None
+    found: dict[str, dict[str, Any]] = {}
+    while True:
+        for item in page.get("value") or []:
+            fields = item.get("fields") or {}
+            if fields.get("FileLeafRef"):
+                found[str(fields["FileLeafRef"])] = _mapped(fields, source)
+        if not page.get("@odata.nextLink"):
+            return found
+        page = await get_json(client, items.with_url(page["@odata.nextLink"]))
 
 
 async def _bounded(calls: list[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
@@ -366,8 +399,10 @@ def _version(page: dict[str, Any]) -> str:
     return str(page.get("eTag") or page.get("lastModifiedDateTime") or "")
 
 
-def _page(source: SharePointSource, page: dict[str, Any]) -> SourceItem | SourceProblem:
-    """One site page (microsoft.graph.sitePage with its canvasLayout) as a lesson."""
+def _page(
+    source: SharePointSource, page: dict[str, Any], columns: Mapping[str, Any]
+) -> SourceItem | SourceProblem:
+    """One site page (microsoft.graph.sitePage with its canvasLayout, and its columns) as a lesson."""
     name = str(page.get("name") or page.get("id") or "page")
     location = f"{source.name}/pages/{name}"
     stem = name.rsplit(".", 1)[0] if name.lower().endswith(".aspx") else name
@@ -380,6 +415,7 @@ def _page(source: SharePointSource, page: dict[str, Any]) -> SourceItem | Source
             "url": page.get("webUrl"),
         }
     )
+    meta.update(columns)
     try:
         return item_from_metadata(
             meta, source=source.name, default_id=slugify(stem), body=body, location=location

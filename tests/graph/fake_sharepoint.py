@@ -42,6 +42,8 @@ class FakeSharePoint:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # list-item fields by drive item id
     pages: dict[str, dict[str, Any]] = field(default_factory=dict)
     page_html: dict[str, str] = field(default_factory=dict)
+    page_fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # Site Pages library columns
+    pages_list_id: str = "list-sitepages"
     changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (version, item as changed)
     version: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # route name -> HTTP status to answer
@@ -105,8 +107,17 @@ class FakeSharePoint:
             {"id": item_id, "deleted": {"state": "deleted"}, "parentReference": item["parentReference"]}
         )
 
-    def add_page(self, name: str, title: str, *, description: str = "", html: str = "") -> str:
+    def add_page(
+        self,
+        name: str,
+        title: str,
+        *,
+        description: str = "",
+        html: str = "",
+        fields: dict[str, Any] | None = None,
+    ) -> str:
         page_id = str(uuid.uuid4())
+        self.page_fields[page_id] = dict(fields or {})
         self.pages[page_id] = {
             "@odata.type": "#microsoft.graph.sitePage",
             "id": page_id,
@@ -281,6 +292,21 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._json(body)
 
+    def _page_items(self, fake: FakeSharePoint, query: dict[str, str], site: str, list_id: str) -> None:
+        if list_id != fake.pages_list_id:
+            return self._error(404, "itemNotFound", "List does not exist.")
+        items = []
+        for number, (page_id, page) in enumerate(fake.pages.items(), start=1):
+            item: dict[str, Any] = {"id": str(number), "webUrl": page["webUrl"]}
+            if "fields" in query.get("$expand", ""):
+                item["fields"] = {
+                    "FileLeafRef": page["name"],
+                    "Title": page["title"],
+                    **fake.page_fields[page_id],
+                }
+            items.append(item)
+        self._json({"value": items})
+
     def _page(self, fake: FakeSharePoint, query: dict[str, str], site: str, page_id: str) -> None:
         if page_id not in fake.pages:
             return self._error(404, "itemNotFound", "The resource could not be found.")
@@ -319,6 +345,7 @@ _ROUTES = (
     (r"/drives/([^/]+)/items/([^/]+)/listItem", "list_item", _Handler._list_item),
     (r"/sites/([^/]+)/pages/(?:microsoft\.)?graph\.sitePage", "pages", _Handler._pages),
     (r"/sites/([^/]+)/pages/([^/]+)/(?:microsoft\.)?graph\.sitePage", "page", _Handler._page),
+    (r"/sites/([^/]+)/lists/([^/]+)/items", "page_items", _Handler._page_items),
 )
 
 

@@ -52,6 +52,7 @@ def fake() -> Iterator[FakeSharePoint]:
             "Welcome to support",
             description="Your first week in the support team.",
             html="<h2>Week one</h2><p>Shadow two calls a day &amp; read the runbook.</p>",
+            fields={"Pillar": "customer-first", "Skills": "onboarding;support"},
         )
         server.add_page("Holiday-rota.aspx", "Holiday rota", description="Who is off when.")
         yield server
@@ -67,6 +68,7 @@ def workspace(tmp_path: Path, fake: FakeSharePoint, db_url: str | None = None, *
         "site_id": fake.site_id,
         "drive_id": fake.drive_id,
         "folder": "Lessons",
+        "pages_list": fake.pages_list_id,
         "fields": {"pillar": "Pillar", "skills": "Skills", "duration_minutes": "Minutes"},
         "defaults": {"audience": ["everyone"]},
         **source,
@@ -131,6 +133,8 @@ def test_first_run_indexes_documents_in_the_folder_and_site_pages(
     assert page.url == "https://contoso.sharepoint.com/sites/learning/SitePages/Welcome-to-support.aspx"
     assert page.summary == "Your first week in the support team."
     assert "Shadow two calls a day & read the runbook." in page.body
+    assert (page.pillar, page.skills) == ("customer-first", ["onboarding", "support"])  # page columns
+    assert (items["holiday-rota"].pillar, items["holiday-rota"].audience) == (None, ["everyone"])
     assert fake.requested("/delta()") and not fake.requested("token=")  # a full enumeration, paged
 
 
@@ -297,3 +301,17 @@ def test_with_its_stored_state_lost_a_full_read_still_retires_what_is_gone(
     assert summary.errors == 0 and summary.deactivated == 1
     assert "escalation-checklist" not in active(settings) and "giving-feedback" in active(settings)
     assert not any("token=" in call for call in fake.requested("/delta()"))  # nothing to ask from
+
+
+def test_a_pages_list_that_is_not_there_is_named_and_documents_still_index(
+    tmp_path: Path, fake: FakeSharePoint
+) -> None:
+    settings = workspace(tmp_path, fake, pages_list="list-typo")
+
+    summary = prepare(settings)
+
+    assert [str(p) for p in summary.problems] == [
+        f"sharepoint: pages_list 'list-typo' is not a list in site {fake.site_id!r}"
+    ]
+    assert {"giving-feedback", "escalation-checklist"} <= active(settings)
+    assert "welcome-to-support" not in active(settings)
