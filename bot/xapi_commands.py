@@ -1,4 +1,4 @@
-"""`learnbot xapi export|sweep`: the xAPI statements learnbot sends to an LRS, from the command line."""
+"""`learnbot xapi export|sweep|status`: the xAPI statements learnbot sends to an LRS."""
 
 from __future__ import annotations
 
@@ -79,8 +79,26 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Statements recorded and sent to the LRS, batches waiting or failed, and the last failure's reason."""
+    from storage.db import session_scope
+    from storage.xapi import counts, last_failure
+
+    _, engine = _open(settings)
+    with session_scope(engine) as session:
+        numbers, failure = counts(session=session), last_failure(session=session)
+    where = settings.xapi_endpoint or "off (XAPI_ENDPOINT is not set)"
+    batches = {k.removeprefix("batches_"): v for k, v in numbers.items() if k.startswith("batches_")}
+    print(f"LRS: {where}")
+    print(f"statements: {numbers['recorded']} recorded, {numbers['sent']} sent, {numbers['waiting']} waiting")
+    print("batches: " + (", ".join(f"{n} {state}" for state, n in sorted(batches.items())) or "none"))
+    if failure:
+        print(f"last failure: {failure}")
+    return 0
+
+
 def add_commands(commands: Any, settings_for: Callable[[argparse.Namespace], Settings]) -> None:
-    """Register `xapi export` and `xapi sweep` on the `learnbot` parser."""
+    """Register `xapi export`, `xapi sweep` and `xapi status` on the `learnbot` parser."""
 
     def bind(func: Callable[[argparse.Namespace, Settings], int]) -> Callable[[argparse.Namespace], int]:
         return lambda args: func(args, settings_for(args))
@@ -93,3 +111,5 @@ def add_commands(commands: Any, settings_for: Callable[[argparse.Namespace], Set
     export.set_defaults(func=bind(cmd_export))
     sweep = sub.add_parser("sweep", help=cmd_sweep.__doc__, description=cmd_sweep.__doc__)
     sweep.set_defaults(func=bind(cmd_sweep))
+    status = sub.add_parser("status", help=cmd_status.__doc__, description=cmd_status.__doc__)
+    status.set_defaults(func=bind(cmd_status))

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignore
-from storage.models import XapiStatement
+from storage.models import OutboxMessage, XapiStatement
 
 
 def known_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
@@ -102,15 +102,31 @@ def statements_for_person(*, session: Session, user_id: int) -> list[XapiStateme
 
 
 def counts(*, session: Session) -> dict[str, int]:
-    """Recorded, waiting for a batch, and sent: for status lines."""
-    total = session.exec(select(func.count()).select_from(XapiStatement)).one()
-    waiting = session.exec(
-        select(func.count()).select_from(XapiStatement).where(col(XapiStatement.batch).is_(None))
-    ).one()
+    """Statements recorded and sent, and their outbox batches by state (platform "xapi")."""
+    recorded = session.exec(select(func.count()).select_from(XapiStatement)).one()
     sent = session.exec(
         select(func.count()).select_from(XapiStatement).where(col(XapiStatement.sent_at).is_not(None))
     ).one()
-    return {"recorded": int(total), "unbatched": int(waiting), "sent": int(sent)}
+    out = {"recorded": int(recorded), "sent": int(sent), "waiting": int(recorded) - int(sent)}
+    query = (
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.platform == "xapi")
+        .group_by(col(OutboxMessage.status))
+    )
+    for status, count in session.exec(query):
+        out[f"batches_{status}"] = int(count)
+    return out
+
+
+def last_failure(*, session: Session) -> str | None:
+    """Why the latest xAPI batch that failed for good failed (the LRS's reason), if any did."""
+    query = (
+        select(OutboxMessage.last_error)
+        .where(OutboxMessage.platform == "xapi", OutboxMessage.status == "failed")
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
 
 
 def forget_person(*, session: Session, user_id: int) -> int:

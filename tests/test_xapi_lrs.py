@@ -120,6 +120,7 @@ def test_wrong_credentials_are_retried_with_the_lrs_reason_and_nothing_is_marked
 def test_a_statement_the_lrs_rejects_fails_its_batch_with_the_lrs_reason_but_not_the_statement(
     make_bot: MakeBot,  # noqa: F811
     lrs: Lrs,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     bot = make_bot(iri_base=f"https://learn.acme.example/xapi/{uuid.uuid4().hex[:8]}")
     learner_conversation(bot)
@@ -134,6 +135,14 @@ def test_a_statement_the_lrs_rejects_fails_its_batch_with_the_lrs_reason_but_not
     finally:
         sender.close()
     assert result.dispatch.failed == 1  # retrying the same statements cannot help
+    folder = bot.config.base_dir
+    assert (
+        main(["--config", str(folder / "app.yaml"), "--data-dir", str(folder / "data"), "xapi", "status"])
+        == 0
+    )
+    status = capsys.readouterr().out
+    assert "statements: 10 recorded, 0 sent, 10 waiting" in status and "batches: 1 failed" in status
+    assert "last failure: not retried: LRS answered HTTP 422" in status
     [row], _ = xapi_rows(bot)
     assert row.status == "failed"
     assert re.search(r"LRS answered HTTP 422: body\.\d+\.actor: Field required", row.last_error or "")
