@@ -12,6 +12,7 @@ from bot.events import Action
 from bot.router import Router
 from nudges.hours import window_for
 from nudges.kinds.one_on_one import NAME, last_working_moment, prompt_time
+from nudges.outbox import payload_reply
 from nudges.pathways import complete_step
 from nudges.planner import plan
 from nudges.scheduler import run_tick
@@ -345,3 +346,19 @@ def test_a_manager_who_stopped_nudges_gets_no_prompt_and_a_queued_one_is_cancell
     assert "no more nudges from me" in Router(bot).on_action(stop)[0].text
     assert delivered_text(bot, "2026-12-01T12:00:00Z") == []  # neither Monday's nor Tuesday's
     assert [row.status for row in prompts(bot)] == ["cancelled"]
+
+
+def test_a_manager_in_auckland_is_prompted_in_her_working_hours_across_dst(
+    make_bot: MakeBot, db_url: str
+) -> None:
+    """Her Monday 10:00 1:1 (Sunday 21:00 UTC): 08:00 Monday is before work, so Friday 16:30 in Auckland."""
+    bot = make_bot(db_url, at="2026-11-26T00:00:00Z")
+    maria, sam = team(bot, manager_zone="Pacific/Auckland")
+    learned(bot, sam, "give-peer-feedback", when="2026-11-25T10:00:00Z", takeaway="Ask early", share=True)
+    meeting(bot, maria, sam, "2026-11-29T21:00:00Z")
+    for moment in ("2026-11-27T03:29:00Z", "2026-11-27T03:30:00Z", "2026-11-27T04:00:00Z"):
+        with bot.session() as session:
+            plan(session=session, config=bot.config, now=at(moment))
+    [row] = prompts(bot)
+    assert row.due_at.replace(tzinfo=dt.UTC) == at("2026-11-27T03:30:00Z")  # Fri 16:30 NZDT
+    assert payload_reply(row.payload).text.startswith("Your 1:1 with Sam is on Monday 30 November at 10:00.")
