@@ -32,11 +32,12 @@ def slack_sender(settings: Settings, engine: Engine | None = None) -> Sender:
     return SlackSender(outbox_client(settings), token_for=token_for)
 
 
-def teams_sender(settings: Settings) -> Sender:
-    """Outbox delivery to Teams through the connector, into the chats stored at install or first contact."""
+def teams_sender(settings: Settings, engine: Engine | None = None) -> Sender:
+    """Outbox delivery to Teams through the connector, into the chats stored at install or first contact
+    (and channels, through the latest contact's service URL, found with `engine`)."""
     from bot.adapters.teams import TeamsSender
 
-    return TeamsSender(settings)
+    return TeamsSender(settings, engine=engine)
 
 
 def senders(
@@ -51,7 +52,7 @@ def senders(
     if settings.slack_bot_token or settings.has_slack_oauth:
         registered["slack"] = slack_sender(settings, engine)
     if settings.has_teams:
-        registered["teams"] = teams_sender(settings)
+        registered["teams"] = teams_sender(settings, engine)
     if settings.xapi_endpoint and engine is not None:
         registered["xapi"] = xapi_sender(settings, engine, clock)
     return registered

@@ -2,7 +2,8 @@
 
 It answers what learnbot's SDK client sends: `POST /v3/conversations/{id}/activities` (a new
 message), `POST …/activities/{replyToId}` (a reply in a thread), `PUT …/activities/{id}` (an
-update) and `GET …/members/{userId}` (member lookup, from `members`). `fail(status, …)` makes the
+update), `POST /v3/conversations` (a new thread in a channel, recorded under the channel's id) and
+`GET …/members/{userId}` (member lookup, from `members`). `fail(status, …)` makes the
 next calls answer an error (429 or 503 with Retry-After, 403, …). It also serves a JWKS at `/keys`
 for token tests. Tests wait for calls (`wait_for`), never for a fixed time.
 """
@@ -119,6 +120,18 @@ class FakeConnector:
                 parts = [unquote(p) for p in path.strip("/").split("/")]
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if parts == ["v3", "conversations"] and method == "POST":  # a new thread in a channel
+                    failure = fake._failure()
+                    if failure is not None:
+                        return self._send(failure.status, {"error": {"code": "Failure"}})
+                    channel = ((body.get("channelData") or {}).get("channel") or {}).get("id") or ""
+                    activity = body.get("activity") or {}
+                    number = fake._record(
+                        "POST", path, channel, None, activity, self.headers.get("Authorization")
+                    )
+                    return self._send(
+                        201, {"id": f"{channel};messageid={number}", "activityId": f"activity-{number}"}
+                    )
                 if len(parts) < 4 or parts[:2] != ["v3", "conversations"] or parts[3] != "activities":
                     return self._send(404, {"error": "unknown path"})
                 failure = fake._failure()

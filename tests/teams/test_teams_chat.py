@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 
 from bot.adapters.teams import TeamsSender
-from bot.adapters.teams.cards import reply_card
 from bot.config import Settings
+from bot.events import ConversationRef, Reply
 from nudges.clock import ManualClock
-from nudges.messages import announcement
+from nudges.outbox import DeliveryError, Outbound
 from nudges.scheduler import run_tick
 from storage.models import (
     Campaign,
@@ -20,7 +21,6 @@ from storage.models import (
     Enrolment,
     Feedback,
     Identity,
-    Pathway,
     Question,
     StepProgress,
 )
@@ -220,23 +220,59 @@ def test_no_lesson_then_ask_the_experts_posts_in_the_experts_channel_escaped(
     assert experts.card["msteams"]["entities"][0]["mentioned"]["id"] == user  # "From @…" names the asker
 
 
-def test_an_admin_announces_a_campaign_in_teams_and_a_learner_joins_from_its_card(
-    teams: TeamsApp, fake: FakeConnector
+def test_an_admin_announces_a_campaign_in_a_teams_channel_it_is_posted_and_a_learner_joins(
+    teams: TeamsApp, fake: FakeConnector, settings: Settings
 ) -> None:
-    teams.dm("announce feedback-culture in #general: Feedback week starts now!", user=ADMIN, name="Ada Admin")
+    bot = teams.router.bot
+    bot.clock = ManualClock(at("2026-12-01T10:00:00Z"))
+    sales = "19:sales@thread.tacv2"
+    announce = {
+        **teams.base(ADMIN, teams.personal(ADMIN), "Ada Admin"),
+        "type": "message",
+        "text": "announce feedback-culture in <at>Sales</at>: Feedback week starts now!",
+        "entities": [
+            {"type": "mention", "text": "<at>Sales</at>", "mentioned": {"id": sales, "name": "Sales"}}
+        ],
+    }
+    assert teams.send(announce)[0] == 202
     [confirmed] = fake.wait_for(1)
-    assert "will post in #general now" in confirmed.text
-    with teams.router.bot.session() as session:
-        campaign = session.exec(select(Campaign)).one()
-        post = reply_card(announcement(campaign, session.get(Pathway, campaign.pathway_id), None))
-    assert buttons(post) == ["Join Feedback that helps", "What's in it?"]
+    assert "will post in #Sales now" in confirmed.text
+    teams.finish()
+
+    fake.reset()
+    sender = TeamsSender(settings, engine=bot.engine)
+    try:
+        assert run_tick(bot, {"teams": sender}, at=at("2026-12-01T10:01:00Z")).campaign_posts == 1
+    finally:
+        sender.close()
+    [post] = fake.wait_for(1)
+    assert post.path == "/v3/conversations" and post.conversation == sales  # a new thread in the channel
+    assert post.text.startswith("📣 Feedback that helps\nFeedback week starts now!")
+    assert buttons(post.card) == ["Join Feedback that helps", "What's in it?"]
 
     joiner = new_user(401)
-    status, body = teams.click(post, "Join Feedback that helps", user=joiner)
+    thread = {"conversationType": "channel", "id": f"{sales};messageid=1", "isGroup": True}
+    status, body = teams.click(post.card, "Join Feedback that helps", user=joiner, conversation=thread)
     assert status == 200 and "Feedback that helps" in str(body)
     assert [e.pathway_id for e in rows(teams, Enrolment) if e.user_id == person_of(teams, joiner)] == [
         "feedback-culture"
     ]
+    with bot.session() as session:
+        [campaign] = session.exec(select(Campaign))
+    assert (campaign.platform, campaign.channels) == ("teams", [sales])
+
+
+def test_a_campaign_channel_that_is_not_a_teams_channel_fails_plainly(
+    settings: Settings, fake: FakeConnector
+) -> None:
+    sender = TeamsSender(settings)
+    try:
+        to = ConversationRef("teams", "", channel_id="general")
+        with pytest.raises(DeliveryError) as refused:
+            sender.send(Outbound(key="c1", kind="campaign", to=to, reply=Reply(text="hi")))
+    finally:
+        sender.close()
+    assert refused.value.permanent and "is not a Teams channel id (19:…@thread…)" in refused.value.reason
 
 
 def test_installing_learnbot_remembers_the_personal_chat_for_later(

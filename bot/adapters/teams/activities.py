@@ -1,10 +1,11 @@
 """Teams activities in: who, where, what they wrote or clicked → neutral `Who`, `Incoming`, `Action`.
 
 Teams writes mentions into the text as `<at>name</at>` with a `mention` entity each: learnbot's
-own is removed, everyone else's becomes `@name` and a `Mention` (their Entra object id when
-Teams gives it). A person is their Entra object id (`from.aadObjectId`) in their tenant, so the
-same person has one identity in every chat. `reach` is the personal chat, the only conversation
-learnbot can always message later.
+own is removed, a person's becomes `@name` and a `Mention` (their Entra object id when Teams gives
+it), a channel's (its id is `19:…@thread…`) becomes `#name` and a `ChannelMention`. A person is
+their Entra object id (`from.aadObjectId`) in their tenant, so the same person has one identity
+in every chat. `reach` is the personal chat, the only conversation learnbot can always message
+later.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import html
 import re
 from typing import Any
 
-from bot.events import Action, ConversationRef, Incoming, Mention, Who
+from bot.events import Action, ChannelMention, ConversationRef, Incoming, Mention, Who
 
 PLATFORM = "teams"
 _AT = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]{1,200}>")
+_TEAMS_CHANNEL = re.compile(r"^19:[\w.-]{1,200}@thread\.(tacv2|skype|v2)$")
+_SLUG = re.compile(r"[^\w.-]+")
 
 
 def _get(node: Any, *path: str) -> Any:
@@ -87,30 +90,34 @@ def reach(activity: dict[str, Any]) -> ConversationRef | None:
     return ConversationRef(PLATFORM, user_key(activity), conversation, data=reference_data(activity))
 
 
-def _mentions(activity: dict[str, Any]) -> tuple[str, tuple[Mention, ...], bool]:
-    """The text with mentions as `@name` (learnbot's own removed), the people named, and whether
-    learnbot was mentioned."""
+def _mentions(activity: dict[str, Any]) -> tuple[str, tuple[Mention, ...], tuple[ChannelMention, ...]]:
+    """The text with people as `@name` and channels as `#name` (learnbot's own mention removed), and
+    the people and channels named."""
     text = str(activity.get("text") or "")
     bot_id = _get(activity, "recipient", "id")
     people: dict[str, Mention] = {}
-    mentioned_bot = False
+    channels: dict[str, ChannelMention] = {}
     for entity in activity.get("entities") or []:
         if not isinstance(entity, dict) or entity.get("type") != "mention":
             continue
         mentioned = entity.get("mentioned") or {}
         tag = str(entity.get("text") or "")
         if mentioned.get("id") == bot_id:
-            mentioned_bot = True
             text = text.replace(tag, " ") if tag else text
             continue
         label = html.unescape(_AT.sub(r"\1", tag) or mentioned.get("name") or "someone").strip()
+        if _TEAMS_CHANNEL.match(str(mentioned.get("id") or "")):
+            name = _SLUG.sub("-", label).strip("-")[:80] or "channel"
+            channels.setdefault(mentioned["id"], ChannelMention(mentioned["id"], name))
+            text = text.replace(tag, f"#{name}") if tag else text
+            continue
         key = str(mentioned.get("aadObjectId") or mentioned.get("id") or "")
         if key:
             people.setdefault(key, Mention(key, label))
         if tag:
             text = text.replace(tag, f"@{label}")
     text = html.unescape(_TAG.sub("", _AT.sub(r"@\1", text)))
-    return " ".join(text.split()), tuple(people.values()), mentioned_bot
+    return " ".join(text.split()), tuple(people.values()), tuple(channels.values())
 
 
 def _event_id(conversation: str, activity_id: Any) -> str | None:
@@ -122,7 +129,7 @@ def _event_id(conversation: str, activity_id: Any) -> str | None:
 
 def incoming(activity: dict[str, Any], person: Who) -> Incoming:
     """A message to learnbot: in the personal chat, or an @mention in a channel or group chat."""
-    text, mentions, _ = _mentions(activity)
+    text, mentions, channels = _mentions(activity)
     conversation = str(_get(activity, "conversation", "id") or "")
     personal = is_personal(activity)
     return Incoming(
@@ -138,6 +145,7 @@ def incoming(activity: dict[str, Any], person: Who) -> Incoming:
         user_timezone=person.timezone,
         workspace=person.workspace,
         mentions=mentions,
+        channels=channels,
         reach=reach(activity),
         raw={"type": activity.get("type"), "id": activity.get("id")},
     )

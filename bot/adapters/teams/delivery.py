@@ -1,10 +1,12 @@
 """Delivering replies in Teams: text or an Adaptive Card per reply, in the chat or the channel's reply
 chain; a post elsewhere (the experts' channel) by its conversation id; failures explained.
 
-Plain text goes as a markdown message; anything with a lesson, quote or buttons as a card.
-In a channel, replies answer the message that mentioned learnbot (`replyToId`), which keeps them
-in its reply chain. Teams has no ephemeral messages for bots: a private note in a channel is
-posted in the reply chain (in a personal chat everything is private anyway).
+Plain text goes as a markdown message; anything with a lesson, quote or buttons as a card. In a
+channel, replies answer the message that mentioned learnbot (`replyToId`), which keeps them in its
+reply chain; a post of learnbot's own in a channel (a campaign, a question for the experts) starts a
+new thread there (`create_conversation` with the channel's id, as TeamsInfo does). Teams has no
+ephemeral messages for bots: a private note in a channel is posted in the reply chain (in a personal
+chat everything is private anyway).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from microsoft_agents.activity import ConversationParameters
 from microsoft_agents.hosting.core import ConnectorClientBase
 
 from bot.adapters.teams import cards
@@ -80,6 +83,23 @@ async def post(
     return getattr(sent, "id", None)
 
 
+async def start_thread(connector: ConnectorClientBase, place: Place, body: dict[str, Any]) -> str | None:
+    """A new post in a Teams channel (a campaign, a question for the experts): its own reply chain.
+    Raises `DeliveryError`."""
+    activity = message({**body, "channelId": CHANNEL, **({"from": place.bot} if place.bot else {})})
+    params = ConversationParameters(
+        is_group=True,
+        channel_data={"channel": {"id": place.conversation_id}, "tenant": {"id": place.tenant_id}},
+        activity=activity,
+        tenant_id=place.tenant_id,
+    )
+    try:
+        created = await connector.conversations.create_conversation(params)
+    except Exception as exc:
+        raise classify(exc) from None
+    return created.activity_id or created.id
+
+
 async def tell(connector: ConnectorClientBase, place: Place, text: str) -> None:
     """A short note to the person (what went wrong); failures only logged."""
     try:
@@ -95,7 +115,7 @@ async def deliver(connector: ConnectorClientBase, place: Place, replies: list[Re
         try:
             if reply.to_channel:
                 elsewhere = Place(reply.to_channel, tenant_id=place.tenant_id, bot=place.bot)
-                await post(connector, elsewhere, payload(reply), thread=False)
+                await start_thread(connector, elsewhere, payload(reply))
             else:
                 await post(connector, place, payload(reply))
         except Exception as exc:
