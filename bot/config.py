@@ -29,7 +29,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # or an id of word characters, dots and hyphens (Slack allows 80), a message fits a chat post.
 _CHANNEL_RE = re.compile(r"^[\w.-]{1,80}$")
 _TEAMS_CHANNEL_RE = re.compile(r"^19:[\w.-]{1,200}@thread\.(tacv2|skype|v2)$")
-_TEAMS_CHANNEL_RE = re.compile(r"^19:[\w.-]{1,200}@thread\.(tacv2|skype|v2)$")
 CAMPAIGN_TITLE_LIMIT = 150
 CAMPAIGN_MESSAGE_LIMIT = 2000
 GRAPH_DEFAULT_URL = "https://graph.microsoft.com/v1.0"
@@ -39,8 +38,6 @@ def channel_problem(name: str) -> str | None:
     """Why `name` (without its '#') cannot be a campaign's channel, or None when it can."""
     if not name:
         return "a channel name is empty"
-    if _TEAMS_CHANNEL_RE.match(name):
-        return None  # a Teams channel's id, as a channel mention in Teams gives it
     if _TEAMS_CHANNEL_RE.match(name):
         return None  # a Teams channel's id, as a channel mention in Teams gives it
     if len(name) > 80:
