@@ -161,12 +161,14 @@ def export_person(*, session: Session, person_id: int, now: dt.datetime | None =
     if row is None:
         raise PersonNotFound(f"no person with id {person_id}")
     tables: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[Any, ...]] = set()  # a row two of its columns point from (a meeting) is listed once
     for link in links():
+        keys = [column.name for column in link.table.primary_key.columns]
         for found in _rows(session, link, person_id):
-            rows = tables.setdefault(link.table.name, [])
-            item = {key: _json_value(value) for key, value in found.items()}
-            if item not in rows:
-                rows.append(item)
+            key = (link.table.name, *(found[name] for name in keys))
+            if key not in seen:
+                seen.add(key)
+                tables.setdefault(link.table.name, []).append({k: _json_value(v) for k, v in found.items()})
     out: dict[str, Any] = {
         "exported_at": (now or utcnow()).isoformat(),
         "person": {key: _json_value(value) for key, value in row._mapping.items()},
