@@ -7,7 +7,6 @@ admins go in as they are.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from bot.config import Pillar
@@ -202,14 +201,14 @@ def one_on_one_reply(
 
 def _merged(text: Text) -> Text:
     """The same text with neighbouring spans of one style joined: a smaller outbox payload."""
-    spans: list[Span] = []
+    runs: list[tuple[tuple[bool, bool, bool, str | None, str | None], list[str]]] = []
     for span in text.spans:
-        last = spans[-1] if spans else None
-        if last is not None and replace(last, text="") == replace(span, text=""):
-            spans[-1] = replace(last, text=last.text + span.text)
+        style = (span.bold, span.italic, span.code, span.url, span.person)
+        if runs and runs[-1][0] == style and span.url is None and span.person is None:
+            runs[-1][1].append(span.text)
         else:
-            spans.append(span)
-    return Text(*spans)
+            runs.append((style, [span.text]))
+    return Text(*(Span("".join(parts), *style) for style, parts in runs))
 
 
 PULSE_ENDS = {1: "not at all", 5: "very clearly"}
