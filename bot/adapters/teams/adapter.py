@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from microsoft_agents.activity import Activity, InvokeResponse
+from microsoft_agents.activity import Activity, ConversationReference, InvokeResponse
 from microsoft_agents.hosting.core import ClaimsIdentity, ConnectorClientBase, TurnContext
 from pydantic import ValidationError
 
@@ -32,7 +32,7 @@ from bot.adapters.teams.delivery import Place
 from bot.adapters.teams.people import People
 from bot.adapters.teams.runtime import Loop, Work
 from bot.config import Settings
-from bot.events import Reply
+from bot.events import ConversationRef, Reply
 from bot.router import Router
 
 log = logging.getLogger(__name__)
@@ -228,8 +228,9 @@ class TeamsAdapter:
         results = [cards.search_result(lesson) for lesson in catalogue.cards[:SEARCH_RESULTS]]
         return {"composeExtension": {"type": "result", "attachmentLayout": "list", "attachments": results}}
 
-    def _where(self, raw: dict[str, Any]) -> Any:
-        ref = activities.reach(raw) or activities.ConversationRef(
+    def _where(self, raw: dict[str, Any]) -> ConversationReference:
+        """The SDK's reference for this activity's conversation (the personal chat, or the channel)."""
+        ref = activities.reach(raw) or ConversationRef(
             activities.PLATFORM,
             activities.user_key(raw),
             (raw.get("conversation") or {}).get("id"),
