@@ -33,6 +33,7 @@ from sqlmodel import Session, SQLModel
 
 from storage.models import ConversationReference, Identity, NudgePreference, OutboxMessage, Person, utcnow
 from storage.outbox import CANCELLED, PENDING
+from storage.xapi import forget_person as forget_statements
 
 ERASED = "[erased]"
 MIN_TOKEN = 4  # shorter strings ("ok", a two-letter name) would erase unrelated text
@@ -235,6 +236,7 @@ def erase_person(*, session: Session, person_id: int) -> Erasure:
         .where(outbox.c.user_id == person_id, outbox.c.status == PENDING)
         .values(status=CANCELLED, last_error="cancelled: the person's data was erased")
     )
+    forget_statements(session=session, user_id=person_id)  # unsent xAPI statements are never sent
     all_links = links()
     for link in [lk for lk in all_links if lk.parent is not None] + [
         lk for lk in all_links if lk.parent is None
