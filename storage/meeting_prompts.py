@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -30,14 +30,20 @@ class Upcoming:
 
 
 def upcoming_meetings(*, session: Session, after: dt.datetime, until: dt.datetime) -> list[Upcoming]:
-    """Every meeting starting in (after, until], scheduled or cancelled, with both people and its prompt."""
+    """Every meeting starting in (after, until], scheduled or cancelled, with both people and its prompt;
+    and any whose prompt was planned for a start after `after` (moved out of the window since)."""
     manager, report = aliased(Person), aliased(Person)
     query = (
         select(Meeting, manager, report, MeetingPrompt)
         .join(manager, col(manager.id) == col(Meeting.manager_id))
         .join(report, col(report.id) == col(Meeting.report_id))
         .outerjoin(MeetingPrompt, col(MeetingPrompt.meeting_id) == col(Meeting.id))
-        .where(col(Meeting.start_at) > after, col(Meeting.start_at) <= until)
+        .where(
+            or_(
+                and_(col(Meeting.start_at) > after, col(Meeting.start_at) <= until),
+                col(MeetingPrompt.start_at) > after,
+            )
+        )
         .order_by(col(Meeting.start_at), col(Meeting.id))
     )
     return [Upcoming(m, a, b, p) for m, a, b, p in session.exec(query)]

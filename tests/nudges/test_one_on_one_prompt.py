@@ -362,3 +362,15 @@ def test_a_manager_in_auckland_is_prompted_in_her_working_hours_across_dst(
     [row] = prompts(bot)
     assert row.due_at.replace(tzinfo=dt.UTC) == at("2026-11-27T03:30:00Z")  # Fri 16:30 NZDT
     assert payload_reply(row.payload).text.startswith("Your 1:1 with Sam is on Monday 30 November at 10:00.")
+
+
+def test_a_meeting_moved_beyond_the_lookahead_still_takes_its_queued_prompt_back(make_bot: MakeBot) -> None:
+    bot = make_bot(at="2026-11-30T08:00:00Z")
+    maria, sam = team(bot)
+    learned(bot, sam, "give-peer-feedback", when="2026-11-26T10:00:00Z", takeaway="Ask early", share=True)
+    meeting_id = meeting(bot, maria, sam, "2026-11-30T14:00:00Z")
+    with bot.session() as session:
+        plan(session=session, config=bot.config, now=at("2026-11-30T12:00:00Z"))
+    move(bot, meeting_id, start="2026-12-21T14:00:00Z")  # three weeks on: outside the 7-day lookahead
+    assert delivered_text(bot, "2026-11-30T12:01:00Z") == []
+    assert [row.status for row in prompts(bot)] == ["cancelled"]
