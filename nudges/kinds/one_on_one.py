@@ -158,9 +158,11 @@ class OneOnOnePrompts:
             meeting_ids=[m for k, m in cancelled_keys.items() if k not in taken],
             outcome=SENT,
         )
-        planning.notes["one_on_one_cancelled"] += len(taken)
+        if taken:
+            planning.notes["one_on_one_cancelled"] += len(taken)
         taken = take_back(session=session, keys=moved_keys, reason="the 1:1 moved")
-        planning.notes["one_on_one_moved"] += len(taken)
+        if taken:
+            planning.notes["one_on_one_moved"] += len(taken)
         forget += [moved_keys[key] for key in taken]
         for key, meeting_id in moved_keys.items():
             if key not in taken:  # already sent for this occurrence: the move sends no second prompt
@@ -172,9 +174,10 @@ class OneOnOnePrompts:
                     start_at=upcoming.meeting.start_at,
                 )
         forget_prompts(session=session, meeting_ids=forget)
-        if forget:
+        again = set(forget)
+        if again:
             for number, upcoming in enumerate(found):
-                if upcoming.meeting.id in forget:
+                if upcoming.meeting.id in again:
                     found[number] = Upcoming(upcoming.meeting, upcoming.manager, upcoming.report, None)
 
     def messages(self, planning: Planning, due: Sequence[Pending]) -> list[Message]:
