@@ -374,3 +374,41 @@ def test_a_meeting_moved_beyond_the_lookahead_still_takes_its_queued_prompt_back
     move(bot, meeting_id, start="2026-12-21T14:00:00Z")  # three weeks on: outside the 7-day lookahead
     assert delivered_text(bot, "2026-11-30T12:01:00Z") == []
     assert [row.status for row in prompts(bot)] == ["cancelled"]
+
+
+def test_ratings_appear_only_when_the_report_shares_them(make_bot: MakeBot, db_url: str) -> None:
+    from storage.ratings import upsert_rating
+
+    bot = make_bot(db_url, at="2026-11-30T08:00:00Z")
+    maria, sam = team(bot)
+    assert sam.id is not None
+    with bot.session() as session:
+        upsert_rating(
+            session=session,
+            user_id=sam.id,
+            content_id="excel-xlookup",
+            role_relevance=5,
+            strategic_clarity=2,
+            comment="my private comment",
+            now=at("2026-11-27T10:00:00Z"),
+        )
+    meeting(bot, maria, sam, "2026-11-30T14:00:00Z")
+    meeting(bot, maria, sam, "2026-12-01T14:00:00Z", id="roster:m:s:tue")
+    assert delivered_text(bot, "2026-11-30T12:00:00Z") == []  # ratings are not shared by default: nothing new
+
+    with bot.session() as session:
+        set_sharing(session=session, user_id=sam.id, ratings=True, now=at("2026-11-30T13:00:00Z"))
+        upsert_rating(
+            session=session,
+            user_id=sam.id,
+            content_id="excel-xlookup",
+            role_relevance=4,
+            strategic_clarity=3,
+            now=at("2026-11-30T13:00:00Z"),
+        )
+    [(_, text)] = delivered_text(bot, "2026-12-01T12:00:00Z")
+    assert (
+        "Lessons they rated:\n• Match data between sheets with XLOOKUP: relevance 4/5, strategic clarity 3/5"
+        in text
+    )
+    assert "my private comment" not in text
