@@ -49,7 +49,8 @@ Type a question, or a number to press a button. Commands:
   /as learner|manager|admin   switch persona
   /dm                         talk to learnbot in a direct message (the default)
   /channel NAME               talk in a channel; learnbot answers in a thread
-  /home                       your pathways, recent answers and lessons to rate
+  /home                       your pathways, recent answers, lessons to rate, what your
+                              manager sees (managers: your team's shared learning)
   /clock [+1d|+3h|2026-12-01 09:00]   show or move the clock; nudges due meanwhile arrive
   /tz ZONE                    your time zone for nudges, e.g. Pacific/Auckland
   /help                       this help;  help  what learnbot can do
