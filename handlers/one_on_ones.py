@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from bot.access import Caller, team_learning
+from bot.access import IN_PRIVATE, Caller, team_learning
 from bot.app import LearnBot
 from bot.events import Action, Incoming, Reply, TeamMember
 from bot.markup import Text, bold, bullets, code, italic
@@ -65,7 +65,10 @@ def _member(report: Person, recent: SharedLearning, ever: SharedLearning) -> Tea
 
 
 def show_team(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    """`team`: for managers, each direct report's shared learning; others are told what it is for."""
+    """`team`: for managers, each direct report's shared learning; others are told what it is for.
+    Only in private: typed in a channel, it answers privately 'ask me in a direct message'."""
+    if not incoming.is_direct:
+        return [Reply(text=IN_PRIVATE, ephemeral=True)]
     members = team_members(session=session, caller=caller, now=bot.clock.now())
     if not members:
         return [Reply(text=NOT_A_MANAGER)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.access import Caller, manager_of
+from bot.access import IN_PRIVATE, Caller, manager_of
 from bot.app import LearnBot
 from bot.events import Action, Button, Incoming, Reply
 from bot.events import Sharing as SharingView
@@ -84,7 +84,9 @@ def sharing_view(*, session: Session, caller: Caller) -> Reply:
 
 
 def show_sharing(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    """`sharing` in chat."""
+    """`sharing` in chat, only in private (it lists private takeaways)."""
+    if not incoming.is_direct:
+        return [Reply(text=IN_PRIVATE, ephemeral=True)]
     return [sharing_view(session=session, caller=caller)]
 
 

@@ -184,3 +184,16 @@ def test_the_prompt_buttons_store_the_answer_for_that_manager_only(make_bot: Mak
         assert stored is not None and stored.response == "not_this_time"
         assert stored.responded_at is not None
         assert stored.responded_at.replace(tzinfo=dt.UTC) == at("2026-11-30T15:00:00Z")
+
+
+def test_team_and_sharing_typed_in_a_channel_answer_privately(make_bot: MakeBot) -> None:
+    bot = make_bot(at="2026-11-30T08:00:00Z")
+    _, sam = team(bot)
+    learned(bot, sam, "give-peer-feedback", when="2026-11-26T10:00:00Z", takeaway="Ask early", share=True)
+    for user, text in (("console-manager", "team"), ("console-learner", "sharing")):
+        incoming = Incoming(
+            platform="console", user_id=user, text=text, channel_id="general", is_direct=False
+        )
+        [reply] = Router(bot).on_message(incoming)
+        assert reply.ephemeral and "I only answer that in a direct message" in reply.text
+        assert "Ask early" not in reply.text
