@@ -8,7 +8,9 @@ calibration error (ECE) they reach. Features:
 
 - hybrid: the top lesson's cosine z-score, the fused margin to the next lesson, the top lesson's
   lexical coverage of the question, whether the lexical and the dense tier both ranked it first
-  on their own, and whether the lesson holds hardly any word of the question;
+  on their own, whether the lesson holds hardly any word of the question, and its raw cosine (how
+  close it is at all: a question from outside the library is far from every lesson, which the
+  z-score, relative to the library, cannot show; refitted whenever the encoder changes);
 - semantic only: the top lesson's cosine z-score and its z margin to the next;
 - lexical only: the top lesson's coverage, and its score margin to the next (1 - second / first)
   times that coverage.
