@@ -8,7 +8,9 @@ calibration error (ECE) they reach. Features:
 
 - hybrid: the top lesson's cosine z-score, the fused margin to the next lesson, the top lesson's
   lexical coverage of the question, whether the lexical and the dense tier both ranked it first
-  on their own, and whether the lesson holds hardly any word of the question;
+  on their own, whether the lesson holds hardly any word of the question, and its raw cosine (how
+  close it is at all: a question from outside the library is far from every lesson, which the
+  z-score, relative to the library, cannot show; refitted whenever the encoder changes);
 - semantic only: the top lesson's cosine z-score and its z margin to the next;
 - lexical only: the top lesson's coverage, and its score margin to the next (1 - second / first)
   times that coverage.
@@ -33,9 +35,9 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-5.390, 1.195, 0.520, 5.040, -0.073, -0.854)
+HYBRID_WEIGHTS = (-6.764, 0.845, 0.743, 3.690, 0.264, -0.665, 5.010)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
-DENSE_WEIGHTS = (-6.401, 1.845, 0.768)
+DENSE_WEIGHTS = (-6.022, 1.744, 0.835)
 LEXICAL_WEIGHTS = (-2.516, 5.391, 7.083)
 
 
@@ -49,7 +51,7 @@ def hybrid_features(ranking: Ranking, i: int) -> list[float]:
     me = c[i]
     margin = (me.fused - c[1].fused if len(c) > 1 else 3.0) if i == 0 else me.fused - c[0].fused
     agree = float(ranking.lexical_top == me.id and ranking.dense_top == me.id)
-    return [me.z, min(margin, 3.0), me.coverage, agree, float(me.coverage < NO_SUPPORT)]
+    return [me.z, min(margin, 3.0), me.coverage, agree, float(me.coverage < NO_SUPPORT), me.cosine]
 
 
 def hybrid_confidence(ranking: Ranking, weights: Sequence[float] = HYBRID_WEIGHTS) -> list[float]:

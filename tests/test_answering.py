@@ -66,9 +66,7 @@ def test_everyday_questions_get_the_right_lesson_or_a_choice_holding_it(
 
 @needs_semantic
 def test_picking_a_not_sure_choice_shows_the_lesson_and_counts_as_helpful(chat: ConsoleChat) -> None:
-    reply = chat.handle_line(
-        "how do i book time off next month, my manager said use the system but i cant find it"
-    )
+    reply = chat.handle_line("going on hols in august how do i put it in")
     assert reply.startswith("learnbot ▸ Not sure - is it one of these?")
     assert "None of these" in reply
     picked = chat.handle_line(button(reply, "Request annual leave"))
@@ -79,14 +77,12 @@ def test_picking_a_not_sure_choice_shows_the_lesson_and_counts_as_helpful(chat: 
         assert (feedback.content_id, feedback.verdict) == ("request-annual-leave", "helpful")
         assert all(question.answered for question in session.exec(select(Question)).all())
     chat.handle_line("/as admin")
-    assert "book time off" not in chat.handle_line("gaps")
+    assert "hols in august" not in chat.handle_line("gaps")
 
 
 @needs_semantic
 def test_none_of_these_is_an_honest_gap(chat: ConsoleChat) -> None:
-    reply = chat.handle_line(
-        "how do i book time off next month, my manager said use the system but i cant find it"
-    )
+    reply = chat.handle_line("going on hols in august how do i put it in")
     answer = chat.handle_line(button(reply, "None of these"))
     assert "I don't have a lesson for that yet" in answer
 
