@@ -402,7 +402,8 @@ class MeetingPrompt(SQLModel, table=True):
     meeting_id: str = Field(foreign_key="meeting.id", primary_key=True, max_length=300)
     start_at: dt.datetime = _when()  # the meeting start the prompt was planned for (a move re-plans it)
     outbox_key: str | None = Field(default=None, max_length=300)
-    outcome: str = Field(max_length=20)  # queued | nothing_new | cancelled (taken back) | sent (then cancelled)
+    # queued | nothing_new | cancelled (taken back) | sent (then cancelled)
+    outcome: str = Field(max_length=20)
     decided_at: dt.datetime = _when(default_factory=utcnow)
 
 

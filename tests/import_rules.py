@@ -9,7 +9,7 @@ Layers, bottom to top; a module may import its own layer and the layers below, n
     nudges         nudges.*                                      pathways, planner, kinds, outbox
     access         bot.access                                    who a person is and what they may see
     context        bot.app                                       the LearnBot object handlers share
-    report         bot.report.*                                  the L&D report (metrics → HTML, CSV) chat and CLI write
+    report         bot.report.*                                  the L&D report (metrics → HTML, CSV)
     handlers       handlers.*                                    conversations
     top            bot.router, bot.adapters.*, bot.cli, …        routing, platform translation, wiring
 
