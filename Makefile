@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench lint format clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -18,8 +18,16 @@ run: $(STAMP)  ## migrate, index the sample library and chat in the terminal (SQ
 	$(BIN)/learnbot index
 	$(BIN)/learnbot chat
 
-test: $(STAMP)  ## the whole suite (PostgreSQL tests skip without a server, except under CI=true)
+test: $(STAMP) browser  ## the whole suite (PostgreSQL and browser tests skip without them, except under CI=true)
 	$(BIN)/python -m pytest -q
+
+browser:  ## headless Chromium for the report's browser test: Debian's package, installed when we are root
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report's browser test (once)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the report's browser test will skip (fail under CI=true)"; \
+	  else echo "no chromium: the report's browser test will skip (fail under CI=true)"; fi; }
 
 bench: $(STAMP)  ## speed and quality tables
 	$(BIN)/python -m benchmarks

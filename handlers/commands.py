@@ -23,8 +23,12 @@ HELP = Text(
     code("export my data"),
     " or ",
     code("delete my data"),
-    " (in a direct message with me).",
+    ", and ",
+    code("sharing"),
+    " shows and changes what your manager sees (in a direct message with me).",
 )
+MANAGER_HELP = Text("\nAs a manager, ", code("team"), " shows what your direct reports chose to share.")
+ONE_ON_ONE_HELP = " Before each 1:1 with one of them I'll send you a note of what they shared."
 ADMIN_HELP = Text(
     "\nAs an L&D admin you can also type ",
     code("gaps"),
@@ -36,7 +40,9 @@ ADMIN_HELP = Text(
     code("nudges status"),
     ", ",
     code("why"),
-    " (the most-used lessons and what their why is missing) and ",
+    " (the most-used lessons and what their why is missing), ",
+    code("report"),
+    " (the L&D report: engagement, gaps, ratings, purpose) and ",
     code("link PERSON to PERSON"),
     " (in a direct message with me).",
 )
@@ -51,8 +57,16 @@ GAPS_ADMINS_ONLY = "Only L&D admins can see content gaps. Ask me a question inst
 
 
 def show_help(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:
-    text = HELP + ADMIN_HELP if caller.is_admin else HELP
-    return [Reply(text=text + EXPERT_HELP if caller.is_sme else text)]
+    """What learnbot can do for this person: learners, then what managers, admins and experts add."""
+    manager = MANAGER_HELP + (ONE_ON_ONE_HELP if bot.config.one_on_ones.source != "off" else "")
+    text = HELP
+    for shown, extra in (
+        (caller.is_manager, manager),
+        (caller.is_admin, ADMIN_HELP),
+        (caller.is_sme, EXPERT_HELP),
+    ):
+        text = text + extra if shown else text
+    return [Reply(text=text)]
 
 
 def show_gaps(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> list[Reply]:

@@ -158,3 +158,17 @@ def test_the_demo_with_the_sample_roster(make_bot: MakeBot) -> None:
     assert "dread escalations" not in prompt
     assert "• Handle a customer escalation (completed and applied)" in prompt
     assert "Priya" not in prompt  # her 1:1 is on Wednesday: a prompt of its own, if she shares anything
+
+
+def test_a_managers_help_promises_the_1_1_note_only_when_1_1s_are_read(make_bot: MakeBot) -> None:
+    without = ConsoleChat(Router(make_bot()))
+    without.handle_line("/as manager")
+    told = without.handle_line("help")
+    assert "team" in told and "before each 1:1" not in told
+
+    roster = str(ROOT / "samples" / "org" / "one_on_ones.csv")
+    with_one_on_ones = ConsoleChat(Router(make_bot(one_on_ones={"source": "roster", "roster": roster})))
+    with_one_on_ones.handle_line("/as manager")
+    assert "Before each 1:1 with one of them I'll send you a note" in with_one_on_ones.handle_line("help")
+    with_one_on_ones.handle_line("/as learner")
+    assert "before each 1:1" not in with_one_on_ones.handle_line("help")
