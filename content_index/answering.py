@@ -51,6 +51,42 @@ _EMOJI = re.compile(r":[a-z0-9_+-]+:")
 _MARKUP = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
 
 
+# Words a question opens with: "how do I…", "anyone know…", "is there…".
+QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "what",
+        "where",
+        "why",
+        "when",
+        "who",
+        "which",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "is",
+        "are",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "any",
+        "anyone",
+        "where's",
+        "what's",
+    ]
+)
+
+
+def reads_as_question(text: str) -> bool:
+    """Whether a message reads as a question: it ends with '?' or opens with a question word."""
+    words = text.strip().split(maxsplit=1)
+    return bool(words) and (text.rstrip().endswith("?") or words[0].lower().strip(",.:") in QUESTION_WORDS)
+
+
 def clean_question(text: str) -> str:
     """The question without mentions, platform link syntax, emoji codes or emphasis marks."""
     text = _LINK.sub(lambda m: m.group(1) or " ", text)

@@ -12,33 +12,11 @@ from sqlmodel import Session
 from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Incoming, Reply
+from content_index.answering import reads_as_question
 from content_index.search import Filters, search
 from handlers.answer import answer_card
 
 SUGGESTION = "This lesson might help with that (only a suggestion; ignore me if not):"
-QUESTION_WORDS = frozenset(
-    [
-        "how",
-        "what",
-        "where",
-        "why",
-        "when",
-        "who",
-        "which",
-        "can",
-        "could",
-        "does",
-        "do",
-        "is",
-        "are",
-        "should",
-        "would",
-        "anyone",
-        "any",
-        "has",
-        "have",
-    ]
-)
 
 
 def looks_like_question(text: str) -> bool:
@@ -46,7 +24,7 @@ def looks_like_question(text: str) -> bool:
     words = text.strip().split()
     if not 3 <= len(words) <= 60:
         return False
-    return text.rstrip().endswith("?") or words[0].lower().strip(",") in QUESTION_WORDS
+    return reads_as_question(text)
 
 
 class PassiveLimiter:

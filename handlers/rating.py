@@ -17,6 +17,7 @@ from bot.access import Caller
 from bot.app import LearnBot
 from bot.events import Action, Button, Incoming, Reply
 from bot.markup import Text, bold
+from content_index.answering import reads_as_question
 from handlers.feedback import NOT_YOURS, UNKNOWN_QUESTION
 from storage.content import get_content
 from storage.models import ContentItem, Rating
@@ -36,29 +37,6 @@ BAD_RATING = "Sorry, I couldn't tell which lesson that rating is for. Please ask
 RELEVANCE_ENDS = "1 = not relevant to my role … 5 = core to my role"
 CLARITY_ENDS = "1 = I can't tell which goal it serves … 5 = I can see exactly which goal it serves"
 COMMENT_MINUTES = 30
-QUESTION_WORDS = frozenset(
-    [
-        "how",
-        "what",
-        "where",
-        "why",
-        "when",
-        "who",
-        "which",
-        "can",
-        "could",
-        "should",
-        "is",
-        "are",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "where's",
-        "what's",
-    ]
-)
 GONE = "That rating has already been saved; there's nothing to skip."
 COMMENT_HERE = "Anything to add? Reply with a short comment, or press Skip."
 COMMENT_IN_DM = (
@@ -146,9 +124,7 @@ def pending_comment(incoming: Incoming, *, session: Session, bot: LearnBot, call
     """The rating this DM comments on: asked in the last 30 minutes; a question (by its `?` or its first
     word) is not a comment."""
     text = incoming.text.strip()
-    if not incoming.is_direct or not text or text.endswith("?"):
-        return None
-    if text.split(maxsplit=1)[0].lower().strip(",.:") in QUESTION_WORDS:  # "how do I…" is a question
+    if not incoming.is_direct or not text or reads_as_question(text):
         return None
     since = bot.clock.now() - dt.timedelta(minutes=COMMENT_MINUTES)
     return awaiting_comment(session=session, user_id=caller.person_id, since=since)
