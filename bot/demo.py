@@ -193,8 +193,8 @@ class _Seeder:
                 shown=[(lesson, confidence)] if lesson else [],
                 answered=not gap,
                 confidence=confidence,
+                now=asked_at,
             )
-            question.asked_at = asked_at
             self.summary.counts["questions"] += 1
             if lesson and self.rng.random() < 0.6:
                 verdict = "helpful" if self.rng.random() < 0.78 else "not_helpful"

@@ -59,6 +59,7 @@ def answer_question(incoming: Incoming, *, session: Session, bot: LearnBot, call
         shown=[(hit.id, hit.confidence) for hit in hits] if decision.kind == "not_sure" else [],
         answered=False,
         confidence=decision.confidence,
+        now=bot.clock.now(),
     )
     assert recorded.id is not None
     if decision.kind == "not_sure":
@@ -87,6 +88,7 @@ def answer_card(
         shown=[(hit.id, hit.confidence) for hit in hits],
         answered=True,
         confidence=hits[0].confidence,
+        now=bot.clock.now(),
     )
     item = get_content(session=session, content_id=hits[0].id)
     assert item is not None and recorded.id is not None

@@ -66,8 +66,8 @@ def current_clusters(*, session: Session, bot: LearnBot) -> list[GapCluster]:
 
 
 def _now(bot: LearnBot) -> dt.datetime:
-    """The end of the gaps window: questions are stamped with the wall clock, so a console or test
-    clock set earlier must not hide them."""
+    """The end of the gaps window: the later of the bot's clock and the wall clock, so a console or test
+    clock set back never hides questions already asked."""
     return max(bot.clock.now(), dt.datetime.now(dt.UTC))
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from storage.models import AnswerShown, Feedback, Question
+from storage.models import AnswerShown, Feedback, Question, utcnow
 
 MAX_ID = 2**31 - 1  # the largest id an INTEGER key holds on PostgreSQL (and well within SQLite's)
 
@@ -44,8 +45,12 @@ def record_question(
     shown: Sequence[tuple[str, float]],
     answered: bool,
     confidence: float,
+    now: dt.datetime | None = None,
 ) -> Question:
-    """Store a question, how sure search was, and every lesson shown for it (rank 0 is the answer card)."""
+    """Store a question, how sure search was, and every lesson shown for it (rank 0 is the answer card).
+
+    `now` is the bot's clock (so a test or a demo that moves the clock dates questions with it)."""
+    when = now or utcnow()
     question = Question(
         user_id=user_id,
         platform=platform,
@@ -54,13 +59,20 @@ def record_question(
         text=text,
         answered=answered,
         confidence=confidence,
+        asked_at=when,
     )
     session.add(question)
     session.flush()
     assert question.id is not None
     for rank, (content_id, confidence) in enumerate(shown):
         session.add(
-            AnswerShown(question_id=question.id, content_id=content_id, rank=rank, confidence=confidence)
+            AnswerShown(
+                question_id=question.id,
+                content_id=content_id,
+                rank=rank,
+                confidence=confidence,
+                shown_at=when,
+            )
         )
     return question
 
