@@ -28,6 +28,7 @@ from nudges.pathways import sync_from_config
 from storage.content import active_content, all_content
 from storage.db import make_engine, require_current, session_scope, upgrade
 from storage.models import Feedback, Question
+from storage.ratings import averages_for
 from storage.source_state import all_states
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,16 @@ class LearnBot:
         question = session.get(Question, feedback.question_id)
         if question is not None:
             signals.add_feedback(feedback, question.text)
+
+    def note_rating(self, content_id: str, *, session: Session) -> None:
+        """A rating just stored: rank with the lesson's new average from the next question on."""
+        signals = self.index.signals
+        if not isinstance(signals, FeedbackSignals):
+            return
+        session.flush()
+        summary = averages_for(session=session, content_ids=[content_id]).get(content_id)
+        if summary is not None and summary.role_relevance is not None:
+            signals.set_rating(content_id, summary.role_relevance, summary.count)
 
 
 def pillar_names(config: AppConfig) -> dict[str, str]:

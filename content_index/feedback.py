@@ -9,7 +9,9 @@ about -30%, three about -65%, never below 0.3, so the lesson stays in the list a
 fade or others find it helpful), and 1 + MAX_PROMOTION * tanh(...) for a net "Helpful" (at most +30%).
 Completions add a small question-independent promotion (at most +5%), and so does peer validation of a
 lesson curated from chat: distinct colleagues, not the curator, who found it helpful (at most +10%, full
-from `VALIDATIONS_FOR_FULL_EFFECT` colleagues on).
+from `VALIDATIONS_FOR_FULL_EFFECT` colleagues on). Ratings (one per person and lesson, not tied to a
+question) move a lesson by its average relevance to people's roles: 3 of 5 changes nothing, 5 promotes
+and 1 demotes by up to `RATING_EFFECT`, in full from `RATINGS_FOR_FULL_EFFECT` ratings on.
 
 `FeedbackSignals` is pure (no database); `load_signals` builds it from storage and `record` keeps it
 current in memory when someone clicks.
@@ -29,6 +31,7 @@ from sqlmodel import Session, col, select
 from content_index.search import analyze
 from storage.curation import validations
 from storage.models import Feedback, Question, StepProgress
+from storage.ratings import relevance_by_lesson
 
 SIMILAR = 0.4  # questions sharing less than this share of their terms do not affect each other
 MAX_DEMOTION = 0.7
@@ -39,6 +42,8 @@ COMPLETION_EFFECT = 0.05
 COMPLETIONS_FOR_FULL_EFFECT = 20
 VALIDATION_EFFECT = 0.1
 VALIDATIONS_FOR_FULL_EFFECT = 5
+RATING_EFFECT = 0.1
+RATINGS_FOR_FULL_EFFECT = 5
 VERDICT_VALUES = {"helpful": 1.0, "not_helpful": -1.0}
 
 
@@ -78,6 +83,7 @@ class FeedbackSignals:
         self._votes: dict[str, dict[object, Vote]] = {}
         self._completions: dict[str, int] = {}
         self._validations: dict[str, int] = {}  # curated lessons: distinct colleagues who found them helpful
+        self._ratings: dict[str, tuple[float, int]] = {}  # average role relevance (1-5) and how many rated
         self._lock = threading.Lock()
         self.last_feedback_id = 0  # the highest stored Feedback id applied so far
 
@@ -101,9 +107,11 @@ class FeedbackSignals:
         )
         counts = {content_id: int(count) for content_id, count in completions}
         validated = validations(session=session)
+        rated = relevance_by_lesson(session=session)
         with self._lock:
             self._completions = counts
             self._validations = validated
+            self._ratings = rated
 
     def record(
         self,
@@ -149,6 +157,11 @@ class FeedbackSignals:
         with self._lock:
             self._validations[content_id] = colleagues
 
+    def set_rating(self, content_id: str, average: float, count: int) -> None:
+        """A lesson's average relevance to people's roles (1-5) over `count` ratings."""
+        with self._lock:
+            self._ratings[content_id] = (average, count)
+
     def multipliers(self, query: str, doc_ids: Sequence[str]) -> dict[str, float]:
         """Score multipliers for the lessons among `doc_ids` that have votes or completions."""
         terms = frozenset(analyze(query))
@@ -158,7 +171,8 @@ class FeedbackSignals:
             for doc_id in doc_ids:
                 votes, done = self._votes.get(doc_id), self._completions.get(doc_id, 0)
                 peers = self._validations.get(doc_id, 0)
-                if not votes and not done and not peers:
+                average, rated = self._ratings.get(doc_id, (3.0, 0))
+                if not votes and not done and not peers and not rated:
                     continue
                 net = sum(
                     _similarity(terms, v.terms) * v.value * _decay(now, v.at) for v in (votes or {}).values()
@@ -169,6 +183,9 @@ class FeedbackSignals:
                     factor *= 1.0 + COMPLETION_EFFECT * min(1.0, share)
                 if peers:
                     factor *= 1.0 + VALIDATION_EFFECT * min(1.0, peers / VALIDATIONS_FOR_FULL_EFFECT)
+                if rated:
+                    leaning = (average - 3.0) / 2.0  # -1 (not relevant to anyone's role) .. +1
+                    factor *= 1.0 + RATING_EFFECT * leaning * min(1.0, rated / RATINGS_FOR_FULL_EFFECT)
                 if factor != 1.0:
                     result[doc_id] = factor
         return result

@@ -38,6 +38,8 @@ RELEVANCE_ENDS = "1 = not relevant to my role … 5 = core to my role"
 CLARITY_ENDS = "1 = I can't tell which goal it serves … 5 = I can see exactly which goal it serves"
 COMMENT_MINUTES = 30
 GONE = "That rating has already been saved; there's nothing to skip."
+SKIPPED = "No problem: your rating is saved."
+NO_COMMENT = frozenset({"skip", "no", "nope", "no thanks", "no thank you", "nothing", "none", "n/a", "na"})
 COMMENT_HERE = "Anything to add? Reply with a short comment, or press Skip."
 COMMENT_IN_DM = (
     f"Anything to add? Send me a short comment in a direct message within {COMMENT_MINUTES} minutes, "
@@ -97,7 +99,7 @@ def on_rate(action: Action, *, session: Session, bot: LearnBot, caller: Caller) 
         strategic_clarity=clarity,
         now=now,
     )
-    session.flush()
+    bot.note_rating(content_id, session=session)
     ask_comment(session=session, rating=rating, now=now)
     text = Text(
         "Thanks for rating ",
@@ -117,7 +119,7 @@ def on_skip_comment(action: Action, *, session: Session, bot: LearnBot, caller: 
     if rating.user_id != caller.person_id:
         return [Reply(text=NOT_YOURS, ephemeral=True)]
     set_comment(session=session, rating=rating, comment=None, now=bot.clock.now())
-    return [Reply(text="No problem: your rating is saved.", replace_message=True)]
+    return [Reply(text=SKIPPED, replace_message=True)]
 
 
 def pending_comment(incoming: Incoming, *, session: Session, bot: LearnBot, caller: Caller) -> Rating | None:
@@ -131,7 +133,11 @@ def pending_comment(incoming: Incoming, *, session: Session, bot: LearnBot, call
 
 
 def save_comment(incoming: Incoming, rating: Rating, *, session: Session, bot: LearnBot) -> list[Reply]:
-    """Keep the typed comment with the rating; one too long is refused, and a shorter one still welcome."""
+    """Keep the typed comment with the rating; one too long is refused, and a shorter one still welcome.
+    A typed "skip" (or "no thanks") is the Skip button, not a comment."""
+    if " ".join(incoming.text.lower().strip(" .!").split()) in NO_COMMENT:
+        set_comment(session=session, rating=rating, comment=None, now=bot.clock.now())
+        return [Reply(text=SKIPPED)]
     try:
         set_comment(session=session, rating=rating, comment=incoming.text, now=bot.clock.now())
     except RatingError:

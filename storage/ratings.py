@@ -216,3 +216,13 @@ def ask_once(*, session: Session, user_id: int, content_id: str, now: dt.datetim
     except IntegrityError:  # a second Done raced us
         return False
     return True
+
+
+def relevance_by_lesson(*, session: Session) -> dict[str, tuple[float, int]]:
+    """Every rated lesson's average relevance to people's roles and how many rated it (for ranking)."""
+    rows = session.exec(
+        select(Rating.content_id, func.avg(col(Rating.role_relevance)), func.count(col(Rating.id))).group_by(
+            col(Rating.content_id)
+        )
+    )
+    return {content_id: (float(average), int(count)) for content_id, average, count in rows}

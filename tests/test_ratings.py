@@ -156,3 +156,32 @@ def test_a_lesson_already_rated_is_not_asked_about_after_its_step(make_bot: Make
         chat.handle_line(press)
     done = _to_first_step(chat)
     assert "Nice work" in done and "If you have a moment" not in done
+
+
+def test_typing_skip_or_no_thanks_is_not_kept_as_a_comment(chat: ConsoleChat) -> None:
+    for typed in ("Skip", "no thanks!"):
+        chat.handle_line(QUESTION)
+        for press in ("3", "4", "4"):
+            chat.handle_line(press)
+        assert "your rating is saved" in chat.handle_line(typed)
+        assert ratings(chat)[0].comment is None
+
+
+def test_ratings_move_a_lesson_in_ranking_at_once_and_after_a_restart(chat: ConsoleChat) -> None:
+    from bot.app import open_bot
+    from bot.config import Settings
+    from content_index.feedback import FeedbackSignals
+
+    bot = chat.router.bot
+    signals = bot.index.signals
+    assert isinstance(signals, FeedbackSignals)
+    assert "give-peer-feedback" not in signals.multipliers("anything at all", ["give-peer-feedback"])
+    chat.handle_line(QUESTION)
+    for press in ("3", "1", "3", "1"):  # Rate: not relevant to my role, clarity 3, Skip
+        chat.handle_line(press)
+    lowered = signals.multipliers("anything at all", ["give-peer-feedback"])["give-peer-feedback"]
+    assert lowered < 1.0  # for every question, not only the one asked
+
+    restarted = open_bot(Settings(data_dir=bot.data_dir, config_path=bot.config_path)).index.signals
+    assert isinstance(restarted, FeedbackSignals)
+    assert restarted.multipliers("anything", ["give-peer-feedback"]) == {"give-peer-feedback": lowered}
