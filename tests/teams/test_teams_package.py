@@ -67,7 +67,15 @@ def test_the_package_has_the_app_id_validates_and_carries_both_icons(
 
 
 def test_the_committed_manifest_validates_as_it_is() -> None:
-    assert validate(json.loads((ROOT / "manifest.json").read_text())) == []
+    manifest = json.loads((ROOT / "manifest.json").read_text())
+    assert validate(manifest) == []
+    [save] = [c for c in manifest["composeExtensions"][0]["commands"] if c["id"] == "saveLesson"]
+    assert (save["type"], save["title"], save["context"], save["fetchTask"]) == (
+        "action",
+        "Save as micro-lesson",
+        ["message"],
+        True,
+    )  # the id the adapter answers (bot.adapters.teams.lesson_form.COMMAND), on a message's … menu
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@
     connector   the SDK: token checks, the CloudAdapter, turns against the connector, errors
     delivery    replies as messages or cards, in the chat or the channel's reply chain
     runtime     the asyncio loop the SDK runs on, and bounded work after the acknowledgement
+    lesson_form the 'Save as micro-lesson' dialog: a form prefilled from a message → `LessonDraft`
+    curation    that message action for experts: fetchTask → the form, submitAction → the router
     adapter     the SDK agent (`on_turn`) over the router, and `handle` for one HTTP request
     sender      outbox delivery (`send(outbound) -> activity id`), Retry-After honoured
     server      `/api/messages` as WSGI: method, body cap (413), then the adapter (401, 400)

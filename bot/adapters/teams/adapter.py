@@ -12,6 +12,9 @@ activity's shape (400), then the SDK's `CloudAdapter.process_request` runs a tur
     invoke composeExtension/query
                             'Find a lesson' in the compose box: the library searched in the person's
                             audience, each lesson a card they can share
+    invoke composeExtension/fetchTask, composeExtension/submitAction
+                            'Save as micro-lesson' on a message (`curation`): the prefilled form in
+                            a dialog for experts, the lesson saved on submit; others told why not
     conversationUpdate, installationUpdate
                             learnbot installed: the installer's personal chat is remembered
 """
@@ -28,6 +31,7 @@ from microsoft_agents.hosting.core import ClaimsIdentity, ConnectorClientBase, T
 from pydantic import ValidationError
 
 from bot.adapters.teams import activities, cards, connector, delivery
+from bot.adapters.teams.curation import FETCH_TASK, SUBMIT_ACTION, LessonCommand
 from bot.adapters.teams.delivery import Place
 from bot.adapters.teams.people import People
 from bot.adapters.teams.runtime import Loop, Work
@@ -87,6 +91,7 @@ class TeamsAdapter:
         self.people = People()
         self.loop = loop or Loop()
         self.work = work or Work(self.loop)
+        self.lessons = LessonCommand(router, self.work)
 
     # ---- HTTP ------------------------------------------------------------------------------
 
@@ -129,6 +134,11 @@ class TeamsAdapter:
             )
         elif kind == "invoke" and raw.get("name") == SEARCH_QUERY:
             body = await self._search(context, raw)
+            await context.send_activity(
+                Activity(type="invokeResponse", value=InvokeResponse(status=200, body=body))
+            )
+        elif kind == "invoke" and raw.get("name") in (FETCH_TASK, SUBMIT_ACTION):
+            body = await self._save_lesson(context, raw)
             await context.send_activity(
                 Activity(type="invokeResponse", value=InvokeResponse(status=200, body=body))
             )
@@ -227,6 +237,18 @@ class TeamsAdapter:
         catalogue = await self.work.call(lambda: self.router.browse(person, query=query[:200]))
         results = [cards.search_result(lesson) for lesson in catalogue.cards[:SEARCH_RESULTS]]
         return {"composeExtension": {"type": "result", "attachmentLayout": "list", "attachments": results}}
+
+    async def _save_lesson(self, context: TurnContext, raw: dict[str, Any]) -> dict[str, Any]:
+        """'Save as micro-lesson' on a message: the dialog (fetchTask) or its submission (submitAction)."""
+        client = context.services.get(ConnectorClientBase)
+        person = activities.who(raw, await self.people.email(client, raw))
+        try:
+            if raw.get("name") == FETCH_TASK:
+                return await self.lessons.fetch(raw, person)
+            return await self.lessons.submit(raw, person)
+        except Exception:
+            log.exception("teams: 'Save as micro-lesson' (%s) failed", raw.get("name"))
+            return {"task": {"type": "message", "value": delivery.SORRY}}
 
     def _where(self, raw: dict[str, Any]) -> ConversationReference:
         """The SDK's reference for this activity's conversation (the personal chat, or the channel)."""
