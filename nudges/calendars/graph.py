@@ -173,6 +173,43 @@ def _response(status: Any) -> str:
     return str((status or {}).get("response") or "")
 
 
+# Outlook names zones the Windows way when a calendar answers in the mailbox's own zone (no Prefer header
+# honoured): the common ones, to IANA names.
+WINDOWS_ZONES = {
+    "Greenwich Standard Time": "Atlantic/Reykjavik",
+    "GMT Standard Time": "Europe/London",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris",
+    "Central Europe Standard Time": "Europe/Budapest",
+    "Central European Standard Time": "Europe/Warsaw",
+    "E. Europe Standard Time": "Europe/Chisinau",
+    "FLE Standard Time": "Europe/Kyiv",
+    "GTB Standard Time": "Europe/Bucharest",
+    "Israel Standard Time": "Asia/Jerusalem",
+    "South Africa Standard Time": "Africa/Johannesburg",
+    "Arabian Standard Time": "Asia/Dubai",
+    "India Standard Time": "Asia/Kolkata",
+    "SE Asia Standard Time": "Asia/Bangkok",
+    "Singapore Standard Time": "Asia/Singapore",
+    "China Standard Time": "Asia/Shanghai",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "AUS Eastern Standard Time": "Australia/Sydney",
+    "E. Australia Standard Time": "Australia/Brisbane",
+    "W. Australia Standard Time": "Australia/Perth",
+    "New Zealand Standard Time": "Pacific/Auckland",
+    "Hawaiian Standard Time": "Pacific/Honolulu",
+    "Alaskan Standard Time": "America/Anchorage",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "US Mountain Standard Time": "America/Phoenix",
+    "Mountain Standard Time": "America/Denver",
+    "Central Standard Time": "America/Chicago",
+    "Eastern Standard Time": "America/New_York",
+    "Atlantic Standard Time": "America/Halifax",
+    "E. South America Standard Time": "America/Sao_Paulo",
+    "Coordinated Universal Time": "UTC",
+}
+
+
 def _when(stamp: Any) -> dt.datetime | None:
     """A Graph dateTimeTimeZone (UTC when asked with Prefer: outlook.timezone) as an aware UTC time."""
     text = (stamp or {}).get("dateTime")
@@ -180,11 +217,11 @@ def _when(stamp: Any) -> dt.datetime | None:
         return None
     moment = dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", str(text).replace("Z", "+00:00")))
     if moment.tzinfo is None:
-        zone_name = (stamp or {}).get("timeZone") or "UTC"
+        zone_name = str((stamp or {}).get("timeZone") or "UTC")
         try:
-            zone: dt.tzinfo = ZoneInfo(zone_name)
+            zone: dt.tzinfo = ZoneInfo(WINDOWS_ZONES.get(zone_name, zone_name))
         except (ZoneInfoNotFoundError, ValueError):
-            zone = dt.UTC  # a Windows zone name: we asked for UTC, so Graph gave UTC
+            zone = dt.UTC  # a zone we cannot name: we asked for UTC, so Graph gave UTC
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(dt.UTC)
 

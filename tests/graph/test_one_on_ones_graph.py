@@ -151,3 +151,22 @@ def test_graph_without_credentials_is_refused_with_what_to_set(
     host = make_host(db_url)
     with pytest.raises(ScanError, match="GRAPH_TENANT_ID"):
         scan(host, Settings(data_dir=tmp_path))
+
+
+def test_a_calendar_that_answers_in_its_windows_time_zone_still_gives_the_right_utc_start() -> None:
+    from nudges.calendars.graph import one_on_one
+    from nudges.calendars.managers import ManagerCalendar
+
+    maria = ManagerCalendar(
+        manager_id=1, email=MARIA["address"], graph_id="u-maria", addresses=frozenset({MARIA["address"]}),
+        reports={SAM["address"]: 2},
+    )  # fmt: skip
+    seattle = event("pst-1", start=at(1, 18), organizer=MARIA,
+                    attendees=[attendee(MARIA), attendee(SAM)])  # fmt: skip
+    seattle["start"] = {"dateTime": "2026-12-01T10:00:00.0000000", "timeZone": "Pacific Standard Time"}
+    seattle["end"] = {"dateTime": "2026-12-01T10:30:00.0000000", "timeZone": "Pacific Standard Time"}
+
+    meeting = one_on_one(seattle, maria)
+
+    assert meeting is not None and meeting.start_at == at(1, 18)
+    assert meeting.end_at == at(1, 18, 30)
