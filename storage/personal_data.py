@@ -37,6 +37,9 @@ from storage.xapi import forget_person as forget_statements
 
 ERASED = "[erased]"
 MIN_TOKEN = 4  # shorter strings ("ok", a two-letter name) would erase unrelated text
+# What they wrote is searched for elsewhere (a question quoted to the experts) only when it is long
+# enough to be theirs: "help" or "excel pivot" in someone else's question is not about this person.
+MIN_WRITTEN = 15
 DELETED_TABLES = ("identity", "conversationreference")  # who they are and how to reach them
 UNSEARCHED_TABLES = ("person", "contentitem")  # other people's names; lessons are not personal data
 _CHUNK = 40  # tokens per query (SQLite limits expression depth)
@@ -202,7 +205,7 @@ def identifying_strings(*, session: Session, person_id: int) -> set[str]:
             continue
         for row in _rows(session, link, person_id):
             for name in WRITTEN:
-                if isinstance(row.get(name), str):
+                if isinstance(row.get(name), str) and len(row[name].strip()) >= MIN_WRITTEN:
                     found.add(row[name])
     return {text.strip() for text in found if text and len(text.strip()) >= MIN_TOKEN}
 
@@ -311,7 +314,8 @@ def _scrub(session: Session, tokens: set[str], erasure: Erasure) -> None:
     if not tokens:
         return
     ordered = sorted(tokens, key=len, reverse=True)  # a whole question before a name inside it
-    pattern = re.compile("|".join(re.escape(t) for t in ordered), re.IGNORECASE)
+    # Whole words only: erasing "Sam Lee" must not touch "Samantha" or "sleep".
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(t)}(?!\w)" for t in ordered), re.IGNORECASE)
     json_forms = sorted({json.dumps(t)[1:-1] for t in ordered} | set(ordered), key=len, reverse=True)
     for table in SQLModel.metadata.sorted_tables:
         if table.name in UNSEARCHED_TABLES:
@@ -344,6 +348,6 @@ def _clean(value: Any, pattern: re.Pattern[str]) -> Any:
         return pattern.sub(ERASED, value)
     if isinstance(value, list):
         return [_clean(v, pattern) for v in value]
-    if isinstance(value, dict):
-        return {_clean(k, pattern): _clean(v, pattern) for k, v in value.items()}
+    if isinstance(value, dict):  # values only: keys are the document's structure, never what someone wrote
+        return {k: _clean(v, pattern) for k, v in value.items()}
     return value

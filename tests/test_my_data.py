@@ -290,3 +290,34 @@ def test_in_slack_the_export_arrives_as_a_file_in_the_direct_message(
             assert told.params["text"].startswith("Your data is ready")
         finally:
             app.stop()
+
+
+def test_deleting_my_data_never_rewrites_what_other_people_wrote(chat: ConsoleChat) -> None:
+    chat.handle_line("/as manager")
+    chat.handle_line("text")  # a short question of the manager's: not personal data of anyone else's
+    chat.handle_line("/as learner")
+    chat.handle_line("text me the sleeping bag policy")  # "text" as a word, the manager's name inside one
+    with chat.router.bot.session() as session:
+        manager = session.get(
+            Person,
+            identity_of(session=session, platform="console", platform_user_id="console-manager").person_id,
+        )
+        manager.display_name = "Leep"  # inside "sleeping", never a whole word there
+        session.add(manager)
+        session.add(
+            OutboxMessage(
+                idempotency_key="someone-else",
+                platform="console",
+                kind="pathway_step",
+                payload={"text": "Hi Sam", "to": {"channel_id": "dm-other"}},
+            )
+        )
+
+    chat.handle_line("/as manager")
+    chat.handle_line("delete my data")
+    chat.handle_line("1")
+
+    after = everything_stored(chat)
+    assert any(q["text"] == "text me the sleeping bag policy" for q in after["question"])
+    [other] = [m for m in after["outboxmessage"] if m["idempotency_key"] == "someone-else"]
+    assert other["payload"] == {"text": "Hi Sam", "to": {"channel_id": "dm-other"}}
