@@ -199,6 +199,11 @@ def read(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def read_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
 def by(rows: list[dict[str, str]], key: str) -> dict[str, dict[str, str]]:
     return {row[key]: row for row in rows}
 
@@ -416,3 +421,23 @@ def test_demo_seed_is_deterministic_and_never_seeds_twice(
         assert "already has demo data" in capsys.readouterr().err
     assert outputs[0] == outputs[1]
     assert int(read(tmp_path / "one" / "reports", "questions")[-1]["asked"]) > 0
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_kept_as_text_in_the_csvs(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
+    args = ["--config", str(settings.config_path), "--data-dir", str(settings.data_dir)]
+    assert main([*args, "index", "--no-progress"]) == 0
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        person = Person(display_name="Mallory")
+        session.add(person)
+        session.flush()
+        ask(session, person, '=HYPERLINK("http://evil.example","click me")', None, dt.datetime.now(dt.UTC))
+    engine.dispose()
+    out = tmp_path / "formula"
+    assert main([*args, "report", "--out", str(out)]) == 0
+    cells = [cell for path in out.glob("*.csv") for row in read_rows(path) for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","click me")' in " ".join(cells)
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)

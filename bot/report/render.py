@@ -43,10 +43,16 @@ def show(value: Any, kind: str) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
+
+
 def raw(value: Any) -> Any:
-    """A value as the CSV holds it: fractions and decimals to four places, empty for none."""
+    """A value as the CSV holds it: fractions and decimals to four places, empty for none; text that a
+    spreadsheet would take for a formula (a question typed as "=HYPERLINK(…)") is kept as text."""
     if value is None:
         return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     if isinstance(value, float):
         return round(value, 4)
     if isinstance(value, dt.datetime):
