@@ -237,66 +237,23 @@ def _slack_problems(settings: Settings, socket_mode: bool) -> list[str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the bot: Slack over HTTP at /slack/events on --port (or Socket Mode when SLACK_APP_TOKEN is set),
     and Teams at /api/messages on the same port when TEAMS_APP_ID or TEAMS_ALLOW_ANONYMOUS is set."""
-    from bot.adapters.slack import EVENTS_PATH, INSTALL_PATH, SlackAdapter
-    from bot.adapters.slack.guard import configure_logging
-    from bot.adapters.slack.server import http_server, socket_mode_handler, start_problem
-    from bot.app import open_bot
-    from bot.router import Router
+    from bot.serve import serve, teams_problems
 
     settings = _settings(args)
     socket_mode = bool(settings.slack_app_token) and not args.http
-    if settings.has_teams or settings.teams_app_id:  # Teams at /api/messages, Slack too when configured
-        from bot.serve import serve
-
-        configured = settings.has_slack or settings.slack_signing_secret or settings.slack_app_token
-        slack = _slack_problems(settings, socket_mode) if configured else []
-        configure_logging(settings.log_level)
-        where = {"host": args.host, "port": args.port, "socket_mode": socket_mode}
-        return serve(settings, nudges=not args.no_nudges, slack=slack, **where)
-    problems = _slack_problems(settings, socket_mode)
-    if problems:
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
-        print("see README, 'Install in Slack'", file=sys.stderr)
-        return EXIT_USAGE
-    configure_logging(settings.log_level)  # one line per record, third-party loggers at WARNING
-    bot = open_bot(settings)
-    try:
-        adapter = SlackAdapter(Router(bot), settings)  # checks the bot token with auth.test
-    except Exception as exc:
-        problem = start_problem(exc, settings)
-        if problem is None:
-            raise
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    from bot.wiring import start_nudges  # this replica's planner, dispatcher and campaign crons
-
-    nudges = None if args.no_nudges else start_nudges(adapter.router.bot, settings)
-    try:
-        if socket_mode:
-            print("learnbot is connecting to Slack in Socket Mode (Ctrl-C to stop)", flush=True)
-            try:
-                socket_mode_handler(adapter, settings.slack_app_token or "").start()
-            except Exception as exc:
-                problem = start_problem(exc, settings, method="apps.connections.open")
-                if problem is None:
-                    raise
+    teams = settings.has_teams or bool(settings.teams_app_id)
+    # Without Teams, Slack is required; with it, Slack is checked only when some of it is set.
+    slack_set = settings.has_slack or settings.slack_signing_secret or settings.slack_app_token
+    for problems, section in (
+        (_slack_problems(settings, socket_mode) if slack_set or not teams else [], "Install in Slack"),
+        (teams_problems(settings), "Install in Teams"),
+    ):
+        if problems:
+            for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)
-                return EXIT_USAGE
-            return 0
-        server = http_server(adapter, args.host, args.port)
-        host, port = server.server_address[:2]
-        print(f"learnbot is listening on http://{host}:{port}{EVENTS_PATH} (Ctrl-C to stop)", flush=True)
-        if settings.has_slack_oauth:
-            print(f"install it in a workspace at http://{host}:{port}{INSTALL_PATH}", flush=True)
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-        return 0
-    finally:
-        if nudges is not None:
-            nudges.shutdown()
+            print(f"see README, '{section}'", file=sys.stderr)
+            return EXIT_USAGE
+    return serve(settings, host=args.host, port=args.port, nudges=not args.no_nudges, socket_mode=socket_mode)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -182,6 +183,86 @@ def test_learnbot_serve_answers_a_mention_in_the_thread_and_the_click_round_trip
         assert update.params["ts"] == message["ts"] and "Glad it helped!" in texts(update.params["blocks"])
         with open_bot(settings).session() as session:
             assert [f.verdict for f in session.exec(select(Feedback))] == ["helpful"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _serve(settings: Settings, tmp_path: Path, **env: str) -> subprocess.Popen[str]:
+    """`learnbot serve` as someone starts it, with this environment on top of the test's (Slack unset)."""
+    base = {**os.environ, "LEARNBOT_CONFIG": str(settings.config_path)}
+    base["LEARNBOT_DATA_DIR"] = str(settings.data_dir)
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "TEAMS_APP_ID",
+    ):
+        base.pop(name, None)
+    command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0", "--no-nudges"]
+    return subprocess.Popen(
+        command, cwd=tmp_path, env=base | env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_learnbot_serve_in_socket_mode_answers_over_the_socket_and_still_answers_health_checks(
+    settings: Settings, fake: FakeSlack, tmp_path: Path
+) -> None:
+    socket = FakeSocketMode()
+    fake.socket_url = socket.url
+    server = _serve(
+        settings,
+        tmp_path,
+        SLACK_API_URL=fake.url,
+        SLACK_BOT_TOKEN="xoxb-socket",
+        SLACK_APP_TOKEN="xapp-serve",
+    )
+    try:
+        assert server.stdout is not None
+        connected, health = server.stdout.readline(), server.stdout.readline()
+        assert connected.strip() == "learnbot is connected to Slack in Socket Mode", connected
+        match = re.search(r"health check at (http://127\.0\.0\.1:\d+)/healthz \(Ctrl-C to stop\)", health)
+        assert match, health
+        assert _get(match.group(1) + "/healthz")[:2] == (200, "ok")
+        assert _get(match.group(1) + "/slack/events")[0] == 404  # Slack comes over the socket, not HTTP
+        assert socket.wait_connected()
+        assert fake.called("apps.connections.open")[0].token == "xapp-serve"
+        event = {
+            "type": "app_mention",
+            "user": "U0S",
+            "text": f"<@UBOT> {PEER}",
+            "ts": "70.1",
+            "channel": "C0S",
+        }
+        envelope = {"envelope_id": "env-serve", "type": "events_api", "accepts_response_payload": False}
+        socket.send(envelope | {"retry_attempt": 0, "payload": json.loads(event_body(event, "Ev-sock"))})
+        assert socket.wait_ack("env-serve") is not None
+        [answer] = fake.wait_for("chat.postMessage", timeout=10)
+        assert answer.params["thread_ts"] == "70.1" and answer.token == "xoxb-socket"
+        server.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+        assert server.wait(timeout=20) == 0
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        socket.close()
+
+
+def test_learnbot_serve_with_oauth_prints_where_to_install_it(
+    settings: Settings, fake: FakeSlack, tmp_path: Path
+) -> None:
+    oauth = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "shh", "SLACK_SIGNING_SECRET": SECRET}
+    server = _serve(settings, tmp_path, SLACK_API_URL=fake.url, **oauth)
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(3)]
+        assert re.search(r"listening for Slack on http://127\.0\.0\.1:\d+/slack/events$", lines[0]), lines
+        match = re.search(r"install it in a workspace at (http://127\.0\.0\.1:\d+/slack/install)$", lines[1])
+        assert match, lines
+        assert "/healthz (Ctrl-C to stop)" in lines[2]
+        status, page, _ = _get(match.group(1))
+        assert status == 200 and "client_id=111.222" in page
     finally:
         server.terminate()
         server.wait(timeout=10)

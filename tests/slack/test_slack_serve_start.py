@@ -52,3 +52,28 @@ def test_serve_says_when_slack_refuses_the_token(
     err = capsys.readouterr().err
     assert f"Slack refused learnbot's token at {fake.url}auth.test" in err
     assert "invalid_auth" in err and "SLACK_BOT_TOKEN" in err and "Traceback" not in err
+
+
+def test_serve_says_when_its_port_is_taken(
+    env: pytest.MonkeyPatch, fake: FakeSlack, capsys: pytest.CaptureFixture
+) -> None:
+    env.setenv("SLACK_API_URL", fake.url)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["serve", "--host", "127.0.0.1", "--port", str(port), "--no-nudges"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "choose another with --port" in err and "Traceback" not in err
+
+
+def test_socket_mode_says_when_slack_refuses_the_app_token(
+    env: pytest.MonkeyPatch, fake: FakeSlack, capsys: pytest.CaptureFixture
+) -> None:
+    env.setenv("SLACK_API_URL", fake.url)
+    env.setenv("SLACK_APP_TOKEN", "xapp-revoked")
+    fake.fail("apps.connections.open", "invalid_auth")
+    assert main(["serve", "--host", "127.0.0.1", "--port", "0", "--no-nudges"]) == 2
+    captured = capsys.readouterr()
+    assert f"Slack refused learnbot's token at {fake.url}apps.connections.open" in captured.err
+    assert "SLACK_APP_TOKEN" in captured.err and "Traceback" not in captured.err
+    assert "connected" not in captured.out

@@ -92,7 +92,7 @@ class HttpServer:
 
 
 def http_server(adapter: SlackAdapter, host: str = "0.0.0.0", port: int = 3000) -> HttpServer:
-    """The HTTP server for `learnbot serve` bound to host:port; port 0 picks a free one."""
+    """Slack alone over HTTP bound to host:port; port 0 picks a free one (`learnbot serve` uses bot.serve)."""
     return HttpServer(wsgi_app(adapter), host, port)
 
 
