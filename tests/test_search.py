@@ -333,3 +333,14 @@ def test_words_side_by_side_rank_above_the_same_words_scattered() -> None:
         Document(id="phrase", title="Client dinner: the pivot table of the evening", body="Table talk."),
     ]
     assert top_id(search(SearchIndex(lessons), "pivot table")) == "phrase"
+
+
+def test_a_misspelt_synonym_the_library_never_uses_still_finds_its_group() -> None:
+    lessons = [
+        Document(id="appraisal", title="Prepare for your appraisal", body="Gather examples of your work."),
+        Document(id="laptop", title="Set up your new laptop", body="Sign in and install updates."),
+    ]
+    index = SearchIndex(lessons)
+    assert top_id(search(index, "prep for my performance review")) == "appraisal"
+    assert top_id(search(index, "prep for my perfomance reveiw")) == "appraisal"
+    assert search(SearchIndex(lessons, synonyms=make_synonyms(())), "perfomance reveiw") == []
