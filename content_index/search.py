@@ -457,21 +457,26 @@ class SearchIndex:
         pairs = [pair for pair in pairwise(informative) if pair[0] != pair[1]]
         return list(plan.values()), pairs
 
+    def spelled_words(self, query: str) -> list[str]:
+        """The question's words with misspelt synonym-list words corrected (see `_synonym_spelling`)."""
+        with self._lock:
+            surface = list(words(query))
+            return self._synonym_spelling(surface) if self.synonyms and self._entries else surface
+
     def _synonym_spelling(self, surface: list[str]) -> list[str]:
         """The question's words with a misspelling of a synonym-list word that the library does not
         know corrected to it ("perfomance review" -> "performance review"), so its group is found."""
         fixed = list(surface)
         for i, word in enumerate(surface):
-            if len(word) < FUZZY_MIN_LENGTH or not word.isalpha() or not is_informative(word):
-                continue
-            if stem(word) in self._df:
-                continue
+            if len(word) <= FUZZY_MIN_LENGTH or not word.isalpha() or not is_informative(word):
+                continue  # one edit in four letters is another word ("disk", "desk")
+            if stem(word) in self._df or stem(word) in self.synonyms.spelling_stems:
+                continue  # a word the library or the synonym list knows, in some form
             key = "\0" + word  # beside the vocabulary corrections, which are keyed by stems
             if key not in self._fuzzy_cache:
                 cutoff = _fuzzy_cutoff(len(word))
-                match = process.extractOne(
-                    word, self.synonyms.spellings, scorer=fuzz.ratio, score_cutoff=cutoff
-                )
+                spellings = self.synonyms.spellings
+                match = process.extractOne(word, spellings, scorer=fuzz.ratio, score_cutoff=cutoff)
                 self._remember(self._fuzzy_cache, key, (match[0], 1.0) if match else None)
             found = self._fuzzy_cache[key]
             if found is not None:

@@ -40,7 +40,7 @@ from content_index.confidence import dense_confidence, hybrid_confidence
 from content_index.encoder import Encoder, model_name, release_freed_memory, shared_encoder
 from content_index.encoder import unavailable_reason as encoder_unavailable
 from content_index.lexical import LexicalIndex
-from content_index.search import Document, Filters, Hit, RankSignals, Synonyms, words
+from content_index.search import Document, Filters, Hit, RankSignals, Synonyms
 
 log = logging.getLogger(__name__)
 
@@ -385,9 +385,10 @@ class HybridIndex:
 
     def _with_synonyms(self, query: str) -> str:
         """The question as the encoder reads it: with the synonym list's other wording of any company
-        word or abbreviation in it ("how do i do a sitrep (status update)")."""
+        word or abbreviation in it ("how do i do a sitrep (status update)"), misspelt ones included
+        ("my callendar (diary)")."""
         synonyms = self.lexical.synonyms
-        extra = synonyms.spelled_out(list(words(query))) if synonyms else []
+        extra = synonyms.spelled_out(self.lexical.spelled_words(query)) if synonyms else []
         return f"{query} ({'; '.join(extra)})" if extra else query
 
     def _visible_rows(self, filters: Filters | None) -> np.ndarray | None:

@@ -113,6 +113,7 @@ class Synonyms:
         # The informative words of every phrase as typed, sorted: what a misspelt word in a question can
         # be corrected to, so "perfomance review" still finds its group.
         self.spellings = tuple(sorted(spellings))
+        self.spelling_stems = frozenset(stem(w) for w in spellings)
 
     def __bool__(self) -> bool:
         return bool(self._by_key)

@@ -344,3 +344,11 @@ def test_a_misspelt_synonym_the_library_never_uses_still_finds_its_group() -> No
     assert top_id(search(index, "prep for my performance review")) == "appraisal"
     assert top_id(search(index, "prep for my perfomance reveiw")) == "appraisal"
     assert search(SearchIndex(lessons, synonyms=make_synonyms(())), "perfomance reveiw") == []
+
+
+def test_only_misspellings_are_corrected_to_synonym_words_not_other_real_words() -> None:
+    index = SearchIndex(LESSONS)
+    # What the semantic tier reads besides the question: the corrected spelling finds its group.
+    assert index.spelled_words("share my callendar") == ["share", "my", "calendar"]
+    # Another form of a synonym word, or a four-letter word one edit from one, is left alone.
+    assert index.spelled_words("manage the disk") == ["manage", "the", "disk"]
