@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-6.764, 0.845, 0.743, 3.690, 0.264, -0.665, 5.010)
+HYBRID_WEIGHTS = (-6.620, 0.785, 0.688, 3.700, 0.228, -0.822, 5.421)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
-DENSE_WEIGHTS = (-6.022, 1.744, 0.835)
-LEXICAL_WEIGHTS = (-2.516, 5.391, 7.083)
+DENSE_WEIGHTS = (-5.443, 1.612, 0.725)
+LEXICAL_WEIGHTS = (-2.518, 5.401, 7.035)
 
 
 def _sigmoid(x: float) -> float:

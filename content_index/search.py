@@ -4,7 +4,8 @@ Ranking is BM25F (Robertson & Zaragoza): each field's term frequency is length-n
 (title > tags > summary > body), summed, then saturated once with k1. Terms are lowercased words with
 chat stopwords removed and Snowball English stems (the `snowballstemmer` package, which uses PyStemmer's
 C build when it is installed). Query words the index has never seen are mapped to the closest vocabulary
-term with rapidfuzz, at a small penalty. Nothing here touches storage: callers build the index.
+term with rapidfuzz, at a small penalty; a misspelt word of the synonym list that the library never uses
+is corrected to it first, so its group is still found. Nothing here touches storage: callers build the index.
 
 Confidence (0..1) answers "how much of what the asker typed does this lesson cover?". It is the share of
 the query's informative weight (the IDF of each non-stopword query term; a word the index does not know
@@ -423,6 +424,8 @@ class SearchIndex:
         surface = list(words(query))
         joined, covered = self._compounds(surface)
         plan = {term: _QueryTerm(self._idf(term), [_Match((term,))]) for term in joined}
+        if self.synonyms:
+            surface = self._synonym_spelling(surface)
         for span in self.synonyms.find(surface) if self.synonyms else ():
             own = tuple(stem(w) for w in surface[span.start : span.end] if is_informative(w))
             if own in plan:
@@ -453,6 +456,32 @@ class SearchIndex:
         informative = [stem(w) for w in surface if is_informative(w)]
         pairs = [pair for pair in pairwise(informative) if pair[0] != pair[1]]
         return list(plan.values()), pairs
+
+    def spelled_words(self, query: str) -> list[str]:
+        """The question's words with misspelt synonym-list words corrected (see `_synonym_spelling`)."""
+        with self._lock:
+            surface = list(words(query))
+            return self._synonym_spelling(surface) if self.synonyms and self._entries else surface
+
+    def _synonym_spelling(self, surface: list[str]) -> list[str]:
+        """The question's words with a misspelling of a synonym-list word that the library does not
+        know corrected to it ("perfomance review" -> "performance review"), so its group is found."""
+        fixed = list(surface)
+        for i, word in enumerate(surface):
+            if len(word) <= FUZZY_MIN_LENGTH or not word.isalpha() or not is_informative(word):
+                continue  # one edit in four letters is another word ("disk", "desk")
+            if stem(word) in self._df or stem(word) in self.synonyms.spelling_stems:
+                continue  # a word the library or the synonym list knows, in some form
+            key = "\0" + word  # beside the vocabulary corrections, which are keyed by stems
+            if key not in self._fuzzy_cache:
+                cutoff = _fuzzy_cutoff(len(word))
+                spellings = self.synonyms.spellings
+                match = process.extractOne(word, spellings, scorer=fuzz.ratio, score_cutoff=cutoff)
+                self._remember(self._fuzzy_cache, key, (match[0], 1.0) if match else None)
+            found = self._fuzzy_cache[key]
+            if found is not None:
+                fixed[i] = found[0]
+        return fixed
 
     def _synonym_term(
         self, own: tuple[str, ...], alternatives: tuple[tuple[str, ...], ...]

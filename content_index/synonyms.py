@@ -88,8 +88,12 @@ class Synonyms:
     ) -> None:
         self._by_key: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         self._spelled_out: dict[tuple[str, ...], str] = {}  # key -> the group's first other long phrase
+        spellings: set[str] = set()
         for group in groups:
             phrases = [p for p in group if p.strip()]
+            spellings.update(
+                w for p in phrases for w in words(p.replace("-", " ")) if w.isalpha() and informative(w)
+            )
             keys = [tuple(stem(w) for w in words(p.replace("-", " "))) for p in phrases]
             searchable = []
             for phrase in phrases:
@@ -106,6 +110,10 @@ class Synonyms:
                         self._spelled_out[key] = longer[0]
         self._longest = max((len(k) for k in self._by_key), default=0)
         self._stem = stem
+        # The informative words of every phrase as typed, sorted: what a misspelt word in a question can
+        # be corrected to, so "perfomance review" still finds its group.
+        self.spellings = tuple(sorted(spellings))
+        self.spelling_stems = frozenset(stem(w) for w in spellings)
 
     def __bool__(self) -> bool:
         return bool(self._by_key)

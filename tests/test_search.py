@@ -333,3 +333,22 @@ def test_words_side_by_side_rank_above_the_same_words_scattered() -> None:
         Document(id="phrase", title="Client dinner: the pivot table of the evening", body="Table talk."),
     ]
     assert top_id(search(SearchIndex(lessons), "pivot table")) == "phrase"
+
+
+def test_a_misspelt_synonym_the_library_never_uses_still_finds_its_group() -> None:
+    lessons = [
+        Document(id="appraisal", title="Prepare for your appraisal", body="Gather examples of your work."),
+        Document(id="laptop", title="Set up your new laptop", body="Sign in and install updates."),
+    ]
+    index = SearchIndex(lessons)
+    assert top_id(search(index, "prep for my performance review")) == "appraisal"
+    assert top_id(search(index, "prep for my perfomance reveiw")) == "appraisal"
+    assert search(SearchIndex(lessons, synonyms=make_synonyms(())), "perfomance reveiw") == []
+
+
+def test_only_misspellings_are_corrected_to_synonym_words_not_other_real_words() -> None:
+    index = SearchIndex(LESSONS)
+    # What the semantic tier reads besides the question: the corrected spelling finds its group.
+    assert index.spelled_words("share my callendar") == ["share", "my", "calendar"]
+    # Another form of a synonym word, or a four-letter word one edit from one, is left alone.
+    assert index.spelled_words("manage the disk") == ["manage", "the", "disk"]

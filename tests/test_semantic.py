@@ -21,7 +21,7 @@ from bot.cli import main  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.router import Router  # noqa: E402
 from content_index.search import Document, Filters, SearchIndex, search  # noqa: E402
-from content_index.semantic import EmbeddingCache, Encoder, HybridIndex  # noqa: E402
+from content_index.semantic import DenseView, EmbeddingCache, Encoder, HybridIndex  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 from tests.test_search import LESSONS  # noqa: E402
 
@@ -124,3 +124,23 @@ def test_eval_reports_both_tiers(
     assert main(args) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert "hybrid (answers)" in header and "semantic" in header and "lexical" in header
+
+
+SAMPLE_CONTENT = Path(__file__).parent.parent / "samples" / "content"
+
+
+def _sample_lesson(name: str) -> Document:
+    """A lesson of the sample library as search sees it (front matter's title and summary, its body)."""
+    _, front, body = (SAMPLE_CONTENT / f"{name}.md").read_text().split("---\n", 2)
+    fields = dict(line.split(": ", 1) for line in front.splitlines() if ": " in line)
+    return Document(id=name, title=fields["title"], summary=fields["summary"], body=body)
+
+
+def test_a_title_naming_the_topic_does_not_win_a_question_another_lesson_answers(encoder: Encoder) -> None:
+    # "Run a great 1:1 with your direct report" and "Excel pivot tables" are close to any question about
+    # one's reports or summing data; the lessons whose whole text answers these questions come first.
+    lessons = [_sample_lesson(path.stem) for path in sorted(SAMPLE_CONTENT.glob("*.md"))]
+    index = HybridIndex(lessons, encoder=encoder)
+    question = "one of my reports is consistently not meeting expectations what do i do"
+    assert search(index, question)[0].id == "handle-underperformance"
+    assert search(DenseView(index), "sql group by sum example")[0].id == "sql-basics-for-analysts"
