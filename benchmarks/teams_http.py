@@ -31,19 +31,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.slack_http import QUESTIONS, _pct  # noqa: E402 - the same questions and percentile as Slack's
 from tests.teams.fake_connector import FakeConnector  # noqa: E402
 
 TENANT = "72f988bf-0000-4000-8000-000000000001"
-QUESTIONS = [
-    "how do I give feedback to a peer",
-    "make a pivot table in excel",
-    "share my outlook calendar",
-    "how do I run a 1:1 with my report",
-    "what is the guest wifi password",
-    "how do I handle an angry customer",
-    "automate a weekly report",
-    "report a phishing email",
-]
 
 
 @dataclass
@@ -56,13 +47,6 @@ class Result:
     acks_per_s: float
     replies_per_s: float
     missing: int
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def _start(command: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
