@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack import delivery, lesson_form
+from bot.adapters.slack import delivery, forms, lesson_form
 from bot.adapters.slack.delivery import Place
 from bot.adapters.slack.manifest import SAVE_LESSON_SHORTCUT
 from bot.adapters.slack.people import People
@@ -62,12 +62,7 @@ class LessonShortcut:
             view = lesson_form.lesson_modal(
                 message.get("text", ""), pillars, channel=channel, ts=message.get("ts", "")
             )
-            try:
-                client.views_open(trigger_id=trigger, view=view)
-            except SlackApiError as exc:
-                log.warning("slack views.open for the lesson form failed: %s", exc.response.get("error"))
-            except delivery.UNREACHABLE as exc:
-                log.warning("slack views.open for the lesson form did not complete: %r", exc)
+            forms.open_form(client, trigger, view, "lesson form")
 
         self.work.soon(job)  # the trigger id lives 3 seconds: the urgent lane
         ack()

@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.blocks import plain_text
+from bot.adapters.slack.retries import UNREACHABLE
 from bot.events import Announcement, ChannelMention
 
 CALLBACK = "lb_campaign"
 Errors = dict[str, str]
+log = logging.getLogger(__name__)
+
+
+def open_form(client: WebClient, trigger_id: str, view: dict[str, Any], what: str) -> None:
+    """Open a modal form; a refusal or a dropped connection is logged (the trigger cannot be reused)."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("slack views.open for the %s failed: %s", what, exc.response.get("error"))
+    except UNREACHABLE as exc:
+        log.warning("slack views.open for the %s did not complete: %r", what, exc)
 
 
 def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack import delivery, files, forms, surfaces, views
 from bot.adapters.slack.blocks import ACTION_PREFIX, action_name
@@ -162,12 +161,7 @@ class Interactions:
             config = self.router.bot.config
             zone = who.timezone or config.nudges.default_timezone
             pathways = [(p.id, p.title) for p in config.pathways]
-            try:
-                client.views_open(trigger_id=trigger, view=forms.campaign_modal(pathways, zone))
-            except SlackApiError as exc:
-                log.warning("slack views.open for the campaign form failed: %s", exc.response.get("error"))
-            except delivery.UNREACHABLE as exc:
-                log.warning("slack views.open for the campaign form did not complete: %r", exc)
+            forms.open_form(client, trigger, forms.campaign_modal(pathways, zone), "campaign form")
 
         self.work.soon(job)  # the trigger id lives 3 seconds: the urgent lane
         ack()
