@@ -27,7 +27,7 @@ from pathlib import Path
 
 PACKAGES = ("bot", "handlers", "nudges", "content_index", "storage")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("kernel", ("bot.events", "bot.markup", "bot.ids", "bot.config", "bot.graph")),
+    ("kernel", ("bot.events", "bot.markup", "bot.ids", "bot.config", "bot.graph", "bot.tracker")),
     ("storage", ("storage",)),
     ("content_index", ("content_index",)),
     ("nudges", ("nudges",)),

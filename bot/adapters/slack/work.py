@@ -11,11 +11,11 @@ until a request has been handled completely (`wait_idle`) instead of sleeping.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+from bot.tracker import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -23,41 +23,6 @@ WORKERS = 16  # Slack calls in flight at once for replies (each can take up to 1
 CAPACITY = 1000  # jobs waiting or running (~7 s of work at full speed); past this: "try again in a minute"
 URGENT_WORKERS = 4
 URGENT_CAPACITY = 64
-
-
-class Tracker:
-    """Counts tasks not yet finished, across pools; `wait_idle` blocks until none are left."""
-
-    def __init__(self) -> None:
-        self._pending = 0
-        self.finished = 0
-        self._changed = threading.Condition()
-
-    def start(self) -> None:
-        with self._changed:
-            self._pending += 1
-
-    def done(self) -> None:
-        with self._changed:
-            self._pending -= 1
-            self.finished += 1
-            self._changed.notify_all()
-
-    @property
-    def pending(self) -> int:
-        with self._changed:
-            return self._pending
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """True once nothing is pending (False if still busy after `timeout` seconds)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
-            return True
 
 
 class CountedExecutor(ThreadPoolExecutor):
@@ -89,14 +54,11 @@ class Lane:
     def __init__(self, name: str, tracker: Tracker, workers: int, capacity: int) -> None:
         self.name, self.capacity = name, capacity
         self._pool = CountedExecutor(tracker, workers, thread_name_prefix=f"slack-{name}")
-        self._queued = 0
-        self._lock = threading.Lock()
+        self._queued = Tracker()  # this lane's own jobs, against its capacity
 
     def submit(self, job: Callable[[], None]) -> bool:
-        with self._lock:
-            if self._queued >= self.capacity:
-                return False
-            self._queued += 1
+        if not self._queued.start(self.capacity):
+            return False
 
         def run() -> None:
             try:
@@ -104,8 +66,7 @@ class Lane:
             except Exception:
                 log.exception("a queued Slack job (%s) failed", self.name)
             finally:
-                with self._lock:
-                    self._queued -= 1
+                self._queued.done()
 
         self._pool.submit(run)
         return True

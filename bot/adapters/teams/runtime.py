@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
+
+from bot.tracker import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -55,25 +56,13 @@ class Work:
         self.loop = loop
         self.capacity = capacity
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="teams-router")
-        self._pending = 0
+        self.tracker = Tracker()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._changed = threading.Condition()
-
-    def _start(self) -> None:
-        with self._changed:
-            self._pending += 1
-
-    def _done(self) -> None:
-        with self._changed:
-            self._pending -= 1
-            self._changed.notify_all()
 
     def spawn(self, job: Callable[[], Coroutine[Any, Any, None]]) -> bool:
         """Start `job()` as a task on the loop (call from the loop); False when `capacity` are running."""
-        with self._changed:
-            if self._pending >= self.capacity:
-                return False
-            self._pending += 1
+        if not self.tracker.start(self.capacity):
+            return False
 
         async def run() -> None:
             try:
@@ -81,7 +70,7 @@ class Work:
             except Exception:
                 log.exception("a queued Teams job failed")
             finally:
-                self._done()
+                self.tracker.done()
 
         task = self.loop.loop.create_task(run())
         self._tasks.add(task)
@@ -90,22 +79,15 @@ class Work:
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run a synchronous function (the router, the database) on the pool, counted like a job."""
-        self._start()
+        self.tracker.start()
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
         finally:
-            self._done()
+            self.tracker.done()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once nothing is queued or running (False if still busy after `timeout` seconds)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
-            return True
+        return self.tracker.wait_idle(timeout)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
