@@ -8,10 +8,9 @@ or reply to small talk. Platform-free and storage-free, so chat and `learnbot ev
 - Otherwise search always looks at the same number of lessons (`POOL`), whatever the caller shows,
   so how many results are displayed never changes the answer. Confidence is the calibrated probability
   that the top lesson is right (content_index.confidence): at or above `threshold` it answers (default
-  0.7, set with an earlier model as the lowest threshold at which at most 10% of the sample library's
-  unanswerable questions got an answer; with the current model, on the development data, every
-  threshold from 0.65 up answers none of them at a precision of 0.96 or more on every set, and 0.7
-  was kept; `learnbot eval --sweep` shows the trade-off); below,
+  0.7: in steps of 0.05, the lowest threshold at which at most 10% of the sample library's
+  unanswerable questions get an answer: at 0.65 two of 15 do, at 0.7 none, at a precision of 0.96 or
+  more on every development set; `learnbot eval --sweep` shows the trade-off); below,
   while any of the ranked lessons is still plausible (`NOT_SURE_FLOOR`), it offers the best three as
   a choice; only when none is plausible does it say it has no lesson yet.
 """

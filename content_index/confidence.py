@@ -1,10 +1,10 @@
 """Confidence that means probability: how likely the top lesson is the right one.
 
 A logistic model over features of a ranking, fitted on the development data only (StackFAQ dev at
-both levels and the sample library's questions, each also with its right lessons taken out so the
-model sees "the lesson is missing" too, weighted as a quarter as common as questions that have a
-lesson) by `python -m benchmarks.fit_confidence`, which prints the coefficients below and the
-calibration error (ECE) they reach. Features:
+both levels and the sample library's questions with its unanswerable ones; StackFAQ's questions also
+with their right lessons taken out, so the model sees "the lesson is missing" about as often as the
+sample library's own questions do: 15 for every 94) by `python -m benchmarks.fit_confidence`, which
+prints the coefficients below and the calibration error (ECE) they reach. Features:
 
 - hybrid: the top lesson's cosine z-score, the fused margin to the next lesson, the top lesson's
   lexical coverage of the question, whether the lexical and the dense tier both ranked it first
@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-6.620, 0.785, 0.688, 3.700, 0.228, -0.822, 5.421)
+HYBRID_WEIGHTS = (-5.236, 0.341, 0.821, 2.988, 0.283, -0.873, 6.910)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
-DENSE_WEIGHTS = (-5.443, 1.612, 0.725)
-LEXICAL_WEIGHTS = (-2.518, 5.401, 7.035)
+DENSE_WEIGHTS = (-4.510, 1.387, 0.986)
+LEXICAL_WEIGHTS = (-1.995, 4.773, 7.718)
 
 
 def _sigmoid(x: float) -> float:

@@ -35,7 +35,7 @@ from rapidfuzz.process import cdist
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from content_index.answering import ANSWER_THRESHOLD, clean_question, small_talk
+from content_index.answering import ANSWER_THRESHOLD, NOT_SURE_FLOOR, clean_question, small_talk
 from content_index.search import Filters, Searchable, analyze
 from storage.content import get_content
 from storage.gaps import GapQuestion, close_cluster, cluster_states, gap_questions
@@ -45,7 +45,8 @@ SEMANTIC_THRESHOLD = 0.5  # cosine of all-MiniLM-L6-v2 vectors: 0.45-0.55 all cl
 LEXICAL_THRESHOLD = 0.65  # token_set_ratio / 100 of stemmed words: at 0.6 two "password" topics merge
 CORE = 5  # a question is compared with a cluster's first few questions (no chaining through later ones)
 EXAMPLES = 3
-NEAREST_FLOOR = 0.1  # a lesson less likely than this to be right is not "near" (canteen menu → Budgeting)
+# A lesson is "near" when chat would still offer it in a Not sure choice (canteen menu → Budgeting is not).
+NEAREST_FLOOR = NOT_SURE_FLOOR
 CLOSE_SAMPLE = 5  # questions of a cluster re-asked when the library changes
 Status = Literal["open", "closed"]
 

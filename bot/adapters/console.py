@@ -180,7 +180,7 @@ class ConsoleChat:
         self.thread_id: str | None = None
         bot = router.bot
         if not isinstance(bot.clock, ManualClock):  # the console's clock moves only with /clock
-            bot.clock = ManualClock(bot.clock.now().replace(microsecond=0))
+            bot.clock = ManualClock(bot.clock.now())
         self.clock: ManualClock = bot.clock
         self.sender = ConsoleSender(self.clock)
         bot.senders[PLATFORM] = self.sender
