@@ -39,7 +39,8 @@ SAMPLE_SHARE = float(os.environ.get("SAMPLE_SHARE", "0.5"))  # the product's own
 # against answerable ones, as unanswerable questions are among the sample library's (15 for 94). The
 # sample library has real unanswerable questions, so its left-out copies get no weight: counting both
 # (as an earlier fit did, with a flat 0.25) made "missing" about twice as common as it is and left the
-# model underconfident on questions it ranks right (ECE 0.100 on the everyday set, against 0.078).
+# model underconfident on questions it ranks right (`benchmarks.search_quality`: the hybrid's ECE on
+# the everyday set 0.065, against 0.054; StackFAQ threads 0.054, against 0.036).
 
 
 def dev_sets() -> list[tuple[str, list[Document], list[Query]]]:

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from content_index.semantic import Ranking
 
 # Fitted by benchmarks/fit_confidence.py on development data (bias first, then one weight a feature).
-HYBRID_WEIGHTS = (-5.236, 0.341, 0.821, 2.988, 0.283, -0.873, 6.910)
+HYBRID_WEIGHTS = (-5.245, 0.335, 0.816, 2.987, 0.291, -0.893, 6.973)
 NO_SUPPORT = 0.1  # lexical coverage below this: hardly a word of the question is in the lesson
-DENSE_WEIGHTS = (-4.510, 1.387, 0.986)
+DENSE_WEIGHTS = (-4.439, 1.371, 0.926)
 LEXICAL_WEIGHTS = (-1.995, 4.773, 7.718)
 
 

@@ -457,6 +457,11 @@ class SearchIndex:
         pairs = [pair for pair in pairwise(informative) if pair[0] != pair[1]]
         return list(plan.values()), pairs
 
+    def knows(self, word: str) -> bool:
+        """Whether some lesson holds this word (in any form)."""
+        with self._lock:
+            return stem(word) in self._df
+
     def spelled_words(self, query: str) -> list[str]:
         """The question's words with misspelt synonym-list words corrected (see `_synonym_spelling`)."""
         with self._lock:

@@ -384,12 +384,16 @@ class HybridIndex:
         return cosine, float(sampled.mean()), max(float(sampled.std()), 1e-6)
 
     def _with_synonyms(self, query: str) -> str:
-        """The question as the encoder reads it: with the synonym list's other wording of any company
-        word or abbreviation in it ("how do i do a sitrep (status update)"), misspelt ones included
-        ("my callendar (diary)")."""
+        """The question as the encoder reads it: abbreviations spelled out ("whats the out of office
+        policy") and the synonym list's other wording of any other company word beside it ("how do i
+        do a sitrep (status update)"), misspelt ones included ("my callendar (diary)")."""
         synonyms = self.lexical.synonyms
-        extra = synonyms.spelled_out(self.lexical.spelled_words(query)) if synonyms else []
-        return f"{query} ({'; '.join(extra)})" if extra else query
+        if not synonyms:
+            return query
+        surface = self.lexical.spelled_words(query)
+        replaced, extra = synonyms.expanded(surface, known=self.lexical.knows)
+        text = " ".join(replaced) if replaced != surface else query
+        return f"{text} ({'; '.join(extra)})" if extra else text
 
     def _visible_rows(self, filters: Filters | None) -> np.ndarray | None:
         """Rows these filters let through (None: all), cached per filter until the library changes."""

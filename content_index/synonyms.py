@@ -118,16 +118,30 @@ class Synonyms:
     def __bool__(self) -> bool:
         return bool(self._by_key)
 
-    def spelled_out(self, surface: Sequence[str]) -> list[str]:
-        """For each known phrase in a question, another wording from its group ("sitrep" -> "status
-        update"): what the semantic tier reads besides the question, so company words reach it too."""
+    def expanded(
+        self, surface: Sequence[str], known: Callable[[str], bool] = lambda word: False
+    ) -> tuple[list[str], list[str]]:
+        """For the semantic tier: the question's words with each abbreviation the library does not use
+        itself (`known`) replaced by the phrase it stands for ("ooo" -> "out of office": the encoder
+        reads "ooo" as noise; "OKRs", in a lesson's title, stays), and another
+        wording of every other known phrase, read beside the question ("sitrep" -> "status update"),
+        so company words reach the semantic tier too."""
         stems = [self._stem(w) for w in surface]
-        found = []
-        for span in self.find(surface):
+        words_out = list(surface)
+        extra = []
+        for span in reversed(self.find(surface)):
             phrase = self._spelled_out.get(tuple(stems[span.start : span.end]))
-            if phrase:
-                found.append(phrase)
-        return found
+            if not phrase:
+                continue
+            if (
+                span.end - span.start == 1
+                and _abbreviates(surface[span.start], phrase)
+                and not known(surface[span.start])
+            ):
+                words_out[span.start : span.end] = [phrase]
+            else:
+                extra.insert(0, phrase)
+        return words_out, extra
 
     def find(self, surface: Sequence[str]) -> list[SynonymSpan]:
         """Non-overlapping known phrases in a question's words, preferring the longest at each place."""
@@ -144,3 +158,15 @@ class Synonyms:
             else:
                 i += 1
         return spans
+
+
+def _abbreviates(word: str, phrase: str) -> bool:
+    """Whether a word is the initials of a phrase ("ooo": out of office, "okr": objectives and key
+    results, with or without its small words), so the phrase can stand in for it."""
+    parts = [p for p in phrase.lower().replace("-", " ").split() if p]
+    if len(parts) < 2:
+        return False
+    letters = word.lower().rstrip("s") if len(word) > 2 else word.lower()
+    every = "".join(p[0] for p in parts)
+    content = "".join(p[0] for p in parts if p not in {"and", "of", "the", "a", "to", "for", "in", "on"})
+    return letters in (every, content)

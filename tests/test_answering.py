@@ -19,6 +19,7 @@ from content_index.answering import clean_question, small_talk
 from content_index.confidence import expected_calibration_error, fit_logistic
 from content_index.encoder import shared_encoder
 from content_index.lexical import LexicalIndex
+from content_index.search import make_synonyms
 from content_index.semantic import HybridIndex, unavailable_reason
 from storage.models import Feedback, Question
 from tests.conftest import write_config
@@ -62,6 +63,27 @@ def test_everyday_questions_get_the_right_lesson_or_a_choice_holding_it(
     chat: ConsoleChat, role: str, question: str, titles: str
 ) -> None:
     assert shows(ask_as(chat, role, question), titles)
+
+
+@needs_semantic
+@pytest.mark.parametrize("question", ["OOO", "whats the ooo policy", "out of office"])
+def test_an_abbreviation_finds_what_it_stands_for(chat: ConsoleChat, question: str) -> None:
+    # The encoder reads "ooo" as noise; the semantic tier reads "out of office" instead.
+    assert shows(chat.handle_line(question), "Request annual leave")
+
+
+def test_the_semantic_tier_reads_abbreviations_spelled_out_and_company_words_beside_their_synonyms() -> None:
+    synonyms = make_synonyms()
+    assert synonyms.expanded(["whats", "the", "ooo", "policy"]) == (
+        ["whats", "the", "out of office", "policy"],
+        [],
+    )
+    words, beside = synonyms.expanded(["my", "okrs", "for", "q3"])
+    assert words[1] == "objectives and key results" and beside == []
+    words, beside = synonyms.expanded(["my", "okrs"], known=lambda word: word.startswith("okr"))
+    assert words == ["my", "okrs"] and beside == ["objectives and key results"]  # a lesson says "OKRs"
+    words, beside = synonyms.expanded(["gdpr", "basics"])  # not initials: read beside, not instead
+    assert words == ["gdpr", "basics"] and beside
 
 
 @needs_semantic
