@@ -54,9 +54,13 @@ def hybrid_features(ranking: Ranking, i: int) -> list[float]:
     return [me.z, min(margin, 3.0), me.coverage, agree, float(me.coverage < NO_SUPPORT), me.cosine]
 
 
-def hybrid_confidence(ranking: Ranking, weights: Sequence[float] = HYBRID_WEIGHTS) -> list[float]:
-    """Probability each candidate (in order) is right; the first is the calibrated top-1 estimate."""
-    return [_predict(weights, hybrid_features(ranking, i)) for i in range(len(ranking.candidates))]
+def hybrid_confidence(
+    ranking: Ranking, weights: Sequence[float] = HYBRID_WEIGHTS, *, limit: int | None = None
+) -> list[float]:
+    """Probability each candidate (in order, the first `limit`) is right; the first is the calibrated
+    top-1 estimate."""
+    count = len(ranking.candidates) if limit is None else min(limit, len(ranking.candidates))
+    return [_predict(weights, hybrid_features(ranking, i)) for i in range(count)]
 
 
 def dense_features(ranking: Ranking, i: int) -> list[float]:
@@ -67,10 +71,14 @@ def dense_features(ranking: Ranking, i: int) -> list[float]:
     return [me.z, min(margin, 3.0)]
 
 
-def dense_confidence(ranking: Ranking, weights: Sequence[float] | None = None) -> list[float]:
-    """Probability each lesson of a cosine-ordered ranking is right (the semantic tier alone)."""
+def dense_confidence(
+    ranking: Ranking, weights: Sequence[float] | None = None, *, limit: int | None = None
+) -> list[float]:
+    """Probability each lesson (the first `limit`) of a cosine-ordered ranking is right (the semantic
+    tier alone)."""
     chosen = DENSE_WEIGHTS if weights is None else weights
-    return [_predict(chosen, dense_features(ranking, i)) for i in range(len(ranking.candidates))]
+    count = len(ranking.candidates) if limit is None else min(limit, len(ranking.candidates))
+    return [_predict(chosen, dense_features(ranking, i)) for i in range(count)]
 
 
 def lexical_features(hits: Sequence[Hit], i: int) -> list[float]:
