@@ -34,12 +34,15 @@ CAMPAIGN_MESSAGE_LIMIT = 2000
 GRAPH_DEFAULT_URL = "https://graph.microsoft.com/v1.0"
 
 
-def channel_problem(name: str) -> str | None:
-    """Why `name` (without its '#') cannot be a campaign's channel, or None when it can."""
+def channel_problem(name: str, platform: str | None = None) -> str | None:
+    """Why `name` (without its '#') cannot be a campaign's channel on `platform` (any, when None),
+    or None when it can."""
     if not name:
         return "a channel name is empty"
     if _TEAMS_CHANNEL_RE.match(name):
         return None  # a Teams channel's id, as a channel mention in Teams gives it
+    if platform == "teams":  # Teams posts need the channel's id; a typed name does not give it
+        return f"in Teams, name the channel by mentioning it (@{name[:80]}), not as #{name[:80]}"
     if len(name) > 80:
         return f"channel name {name[:20]!r}… is {len(name)} characters long; the limit is 80"
     if not _CHANNEL_RE.match(name):

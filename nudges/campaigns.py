@@ -58,8 +58,8 @@ class CampaignError(ValueError):
     """A campaign that cannot be made or changed as asked; the message says why, for the chat."""
 
 
-def check(*, title: str, message: str, channels: list[str]) -> list[str]:
-    """The channels without '#', or `CampaignError` naming the first problem."""
+def check(*, title: str, message: str, channels: list[str], platform: str | None = None) -> list[str]:
+    """The channels without '#', or `CampaignError` naming the first problem (for `platform`)."""
     if not title.strip() or len(title) > CAMPAIGN_TITLE_LIMIT:
         raise CampaignError(f"a campaign title needs 1 to {CAMPAIGN_TITLE_LIMIT} characters")
     if len(message) > CAMPAIGN_MESSAGE_LIMIT:
@@ -70,7 +70,7 @@ def check(*, title: str, message: str, channels: list[str]) -> list[str]:
     if not names:
         raise CampaignError("name at least one channel")
     for name in names:
-        if problem := channel_problem(name):
+        if problem := channel_problem(name, platform):
             raise CampaignError(problem)
     return names
 
@@ -119,7 +119,7 @@ def create(
 
     Raises `CampaignError` for a bad title, message or channel, ValueError for a bad schedule.
     """
-    channels = check(title=title, message=message, channels=channels)
+    channels = check(title=title, message=message, channels=channels, platform=platform)
     if cron:
         CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))  # raises ValueError with the reason
     base = slugify(title)[:60] or "campaign"

@@ -262,6 +262,22 @@ def test_an_admin_announces_a_campaign_in_a_teams_channel_it_is_posted_and_a_lea
     assert (campaign.platform, campaign.channels) == ("teams", [sales])
 
 
+def test_a_channel_typed_as_a_name_in_teams_is_refused_before_anything_is_promised(
+    teams: TeamsApp, fake: FakeConnector
+) -> None:
+    announce = {
+        **teams.base(ADMIN, teams.personal(ADMIN), "Ada Admin"),
+        "type": "message",
+        "text": "announce feedback-culture in #general: Feedback week starts now!",
+    }
+    assert teams.send(announce)[0] == 202
+    [refused] = fake.wait_for(1)
+    assert "name the channel by mentioning it (@general), not as #general" in refused.text
+    assert "will post" not in refused.text
+    teams.finish()
+    assert not [c for c in rows(teams, Campaign) if "general" in c.channels]
+
+
 def test_a_campaign_channel_that_is_not_a_teams_channel_fails_plainly(
     settings: Settings, fake: FakeConnector
 ) -> None:
