@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from bot.app import prepare
 from bot.config import Settings
 from tests.fake_slack import FakeSlack
 from tests.slack_harness import SlackApp, slack_settings
@@ -19,9 +20,9 @@ def fake() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings], fake: FakeSlack) -> Settings:
+def settings(make_settings: Callable[..., Settings], fake: FakeSlack, prepared_data: Path) -> Settings:
     settings = slack_settings(make_settings(), fake)
-    prepare(settings)
+    shutil.copytree(prepared_data, settings.data_dir)  # as `prepare` leaves it (see tests/conftest.py)
     return settings
 
 
