@@ -59,8 +59,7 @@ def hybrid_confidence(
 ) -> list[float]:
     """Probability each candidate (in order, the first `limit`) is right; the first is the calibrated
     top-1 estimate."""
-    count = len(ranking.candidates) if limit is None else min(limit, len(ranking.candidates))
-    return [_predict(weights, hybrid_features(ranking, i)) for i in range(count)]
+    return [_predict(weights, hybrid_features(ranking, i)) for i in _first(ranking, limit)]
 
 
 def dense_features(ranking: Ranking, i: int) -> list[float]:
@@ -77,8 +76,7 @@ def dense_confidence(
     """Probability each lesson (the first `limit`) of a cosine-ordered ranking is right (the semantic
     tier alone)."""
     chosen = DENSE_WEIGHTS if weights is None else weights
-    count = len(ranking.candidates) if limit is None else min(limit, len(ranking.candidates))
-    return [_predict(chosen, dense_features(ranking, i)) for i in range(count)]
+    return [_predict(chosen, dense_features(ranking, i)) for i in _first(ranking, limit)]
 
 
 def lexical_features(hits: Sequence[Hit], i: int) -> list[float]:
@@ -92,6 +90,12 @@ def lexical_features(hits: Sequence[Hit], i: int) -> list[float]:
 def lexical_confidence(hits: Sequence[Hit], weights: Sequence[float] = LEXICAL_WEIGHTS) -> list[float]:
     """Probability each lexical hit (in order) is right."""
     return [_predict(weights, lexical_features(hits, i)) for i in range(len(hits))]
+
+
+def _first(ranking: Ranking, limit: int | None) -> range:
+    """The positions of a ranking's first `limit` candidates (all of them when None)."""
+    count = len(ranking.candidates)
+    return range(count if limit is None else min(limit, count))
 
 
 def _predict(weights: Sequence[float], features: Sequence[float]) -> float:

@@ -184,7 +184,7 @@ class HybridIndex:
         self._titles = np.zeros((0, dims), dtype=np.float32)
         self._fulls = np.zeros((0, dims), dtype=np.float32)
         self._masks: dict[Filters, np.ndarray] = {}  # visible rows per filter, until the library changes
-        self._sample: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # see _dense_two_stage
+        self._sample: tuple[np.ndarray, np.ndarray] | None = None  # title, full vectors: _dense_two_stage
         self._reduced: tuple[np.ndarray, np.ndarray] | None = None  # the same
         self._lock = threading.RLock()
         self.add_many(documents)
@@ -389,13 +389,10 @@ class HybridIndex:
         best = best if rows is None else rows[best]
         dense = lesson_cosine(self._titles[best] @ vector, self._fulls[best] @ vector)
         if self._sample is None:
-            rows_all = np.arange(0, len(self._ids), max(1, len(self._ids) // SAMPLE))
-            self._sample = (
-                rows_all,
-                np.ascontiguousarray(self._titles[rows_all]),
-                np.ascontiguousarray(self._fulls[rows_all]),
-            )
-        _, titles, fulls = self._sample
+            step = max(1, len(self._ids) // SAMPLE)
+            titles, fulls = self._titles[::step], self._fulls[::step]
+            self._sample = (np.ascontiguousarray(titles), np.ascontiguousarray(fulls))
+        titles, fulls = self._sample
         sampled = lesson_cosine(titles @ vector, fulls @ vector)
         top = np.argsort(-dense)[:pool]
         cosine = {self._ids[best[i]]: float(dense[i]) for i in top}
@@ -465,8 +462,9 @@ def _reduce(fulls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     _, _, directions = np.linalg.svd(fulls[::step], full_matrices=False)
     basis = np.ascontiguousarray(directions[:REDUCED].T, dtype=np.float32)
     projected = np.empty((len(fulls), basis.shape[1]), dtype=np.float32)
-    for start in range(0, len(fulls), CHUNK * 10):
-        projected[start : start + CHUNK * 10] = fulls[start : start + CHUNK * 10] @ basis
+    step = CHUNK * 10  # a bounded temporary, whatever the library's size
+    for start in range(0, len(fulls), step):
+        projected[start : start + step] = fulls[start : start + step] @ basis
     return basis, projected
 
 

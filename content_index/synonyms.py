@@ -88,6 +88,7 @@ class Synonyms:
     ) -> None:
         self._by_key: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         self._spelled_out: dict[tuple[str, ...], str] = {}  # key -> the group's first other long phrase
+        self._abbreviations: set[tuple[str, ...]] = set()  # one-word keys that are its initials ("ooo")
         spellings: set[str] = set()
         for group in groups:
             phrases = [p for p in group if p.strip()]
@@ -108,6 +109,8 @@ class Synonyms:
                     longer = [p for p in phrases if p != phrase and len(p) >= 4 and not p.isupper()]
                     if longer and key not in self._spelled_out:
                         self._spelled_out[key] = longer[0]
+                        if len(key) == 1 and _abbreviates(phrase, longer[0]):
+                            self._abbreviations.add(key)
         self._longest = max((len(k) for k in self._by_key), default=0)
         self._stem = stem
         # The informative words of every phrase as typed, sorted: what a misspelt word in a question can
@@ -123,21 +126,18 @@ class Synonyms:
     ) -> tuple[list[str], list[str]]:
         """For the semantic tier: the question's words with each abbreviation the library does not use
         itself (`known`) replaced by the phrase it stands for ("ooo" -> "out of office": the encoder
-        reads "ooo" as noise; "OKRs", in a lesson's title, stays), and another
-        wording of every other known phrase, read beside the question ("sitrep" -> "status update"),
-        so company words reach the semantic tier too."""
+        reads "ooo" as noise; "OKRs", in a lesson's title, stays), and another wording of every other
+        known phrase, read beside the question ("sitrep" -> "status update"), so company words reach
+        the semantic tier too."""
         stems = [self._stem(w) for w in surface]
         words_out = list(surface)
         extra = []
         for span in reversed(self.find(surface)):
-            phrase = self._spelled_out.get(tuple(stems[span.start : span.end]))
+            key = tuple(stems[span.start : span.end])
+            phrase = self._spelled_out.get(key)
             if not phrase:
                 continue
-            if (
-                span.end - span.start == 1
-                and _abbreviates(surface[span.start], phrase)
-                and not known(surface[span.start])
-            ):
+            if key in self._abbreviations and not known(surface[span.start]):
                 words_out[span.start : span.end] = [phrase]
             else:
                 extra.insert(0, phrase)
