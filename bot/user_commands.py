@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from storage.models import Person
 
 
 def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Settings]) -> None:
@@ -20,21 +26,15 @@ def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Sett
 
     def cmd_export(args: argparse.Namespace) -> int:
         """Write everything stored about one person as JSON (to --out, else to stdout)."""
-        from storage.db import make_engine, require_current, session_scope
-        from storage.personal_data import PersonNotFound, export_json, export_person, find_person
+        from storage.personal_data import PersonNotFound, export_json, export_person
 
-        engine = make_engine(settings_of(args).db_url)
-        require_current(engine)
         try:
-            with session_scope(engine) as session:
-                person = find_person(session=session, who=args.person)
+            with _one_person(settings_of(args), args.person) as (session, person):
                 assert person.id is not None
                 text = export_json(export_person(session=session, person_id=person.id))
         except PersonNotFound as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        finally:
-            engine.dispose()
         if args.out:
             out = Path(args.out)
             out.touch(mode=0o600)
@@ -46,14 +46,10 @@ def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Sett
 
     def cmd_delete(args: argparse.Namespace) -> int:
         """Erase one person's personal data, keeping anonymous counts (asks to confirm without --yes)."""
-        from storage.db import make_engine, require_current, session_scope
-        from storage.personal_data import PersonNotFound, erase_person, find_person
+        from storage.personal_data import PersonNotFound, erase_person
 
-        engine = make_engine(settings_of(args).db_url)
-        require_current(engine)
         try:
-            with session_scope(engine) as session:
-                person = find_person(session=session, who=args.person)
+            with _one_person(settings_of(args), args.person) as (session, person):
                 assert person.id is not None
                 label = (
                     f"person {person.id} ({person.display_name or 'no name'}, {person.email or 'no email'})"
@@ -65,8 +61,6 @@ def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Sett
         except PersonNotFound as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        finally:
-            engine.dispose()
         kept = sum(erasure.kept_anonymous.values())
         gone = sum(erasure.deleted.values())
         print(f"erased {label}: {gone} rows deleted, {kept} rows kept as anonymous counts")
@@ -82,6 +76,22 @@ def add_commands(commands: Any, settings_of: Callable[[argparse.Namespace], Sett
     delete.add_argument("person", help="email, person id, or platform:id (e.g. slack:U024BE7LH)")
     delete.add_argument("--yes", action="store_true", help="do not ask to confirm")
     delete.set_defaults(func=cmd_delete)
+
+
+@contextmanager
+def _one_person(settings: Settings, who: str) -> Iterator[tuple[Session, Person]]:
+    """A session on the current schema and the person `who` names (PersonNotFound when nobody is);
+    the engine is closed afterwards, whatever happens."""
+    from storage.db import make_engine, require_current, session_scope
+    from storage.personal_data import find_person
+
+    engine = make_engine(settings.db_url)
+    require_current(engine)
+    try:
+        with session_scope(engine) as session:
+            yield session, find_person(session=session, who=who)
+    finally:
+        engine.dispose()
 
 
 def _confirmed(label: str, person_id: int) -> bool:
