@@ -40,6 +40,17 @@ def context(mrkdwn: str, block_id: str | None = None) -> Block:
     return block
 
 
+def input_block(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> Block:
+    """A form's labelled input (a modal's block)."""
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain_text(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+
+
 def plain_text(text: str, limit: int) -> dict[str, Any]:
     """A plain_text object (Slack shows it as is: nothing to escape), cut to `limit`."""
     return {"type": "plain_text", "text": clip(str(text), limit) or " ", "emoji": True}

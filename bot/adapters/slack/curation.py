@@ -20,14 +20,13 @@ from bot.adapters.slack import delivery, forms, lesson_form
 from bot.adapters.slack.delivery import Place
 from bot.adapters.slack.manifest import SAVE_LESSON_SHORTCUT
 from bot.adapters.slack.people import People
-from bot.adapters.slack.work import Work
+from bot.adapters.slack.work import BUSY, Work
 
 if TYPE_CHECKING:
     from bot.router import Router
 
 log = logging.getLogger(__name__)
 
-BUSY = "I'm busy right now, so I couldn't do that. Please try again in a minute."
 EXPERTS_ONLY = (
     "Saving messages as micro-lessons is for subject-matter experts and L&D admins. "
     "If you know something worth keeping, ask one of them to save it, or ask me a question."

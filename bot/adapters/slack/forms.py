@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack.blocks import plain_text
+from bot.adapters.slack.blocks import input_block, plain_text
 from bot.adapters.slack.retries import UNREACHABLE
 from bot.events import Announcement, ChannelMention
 
@@ -35,16 +35,6 @@ def open_form(client: WebClient, trigger_id: str, view: dict[str, Any], what: st
         log.warning("slack views.open for the %s failed: %s", what, exc.response.get("error"))
     except UNREACHABLE as exc:
         log.warning("slack views.open for the %s did not complete: %r", what, exc)
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain_text(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
 
 
 def campaign_modal(pathways: list[tuple[str, str]], zone: str) -> dict[str, Any]:
@@ -67,17 +57,17 @@ def campaign_modal(pathways: list[tuple[str, str]], zone: str) -> dict[str, Any]
         "close": plain_text("Cancel", 24),
         "private_metadata": json.dumps({"zone": zone})[:3000],
         "blocks": [
-            _input("lb_c_pathway", "Pathway to invite people to", pathway),
-            _input("lb_c_channels", "Post in", channels),
-            _input("lb_c_message", "Announcement", message),
-            _input(
+            input_block("lb_c_pathway", "Pathway to invite people to", pathway),
+            input_block("lb_c_channels", "Post in", channels),
+            input_block("lb_c_message", "Announcement", message),
+            input_block(
                 "lb_c_at",
                 "Post once at (leave empty to post now)",
                 {"type": "datetimepicker", "action_id": "at"},
                 optional=True,
             ),
-            _input("lb_c_cron", "Or repeat on a schedule (cron, e.g. 0 9 * * mon)", cron, optional=True),
-            _input("lb_c_tz", "Time zone of the schedule", tz, optional=True),
+            input_block("lb_c_cron", "Or repeat on a schedule (cron, e.g. 0 9 * * mon)", cron, optional=True),
+            input_block("lb_c_tz", "Time zone of the schedule", tz, optional=True),
         ],
     }
 

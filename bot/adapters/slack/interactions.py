@@ -23,7 +23,7 @@ from bot.adapters.slack.curation import LessonShortcut
 from bot.adapters.slack.delivery import Place
 from bot.adapters.slack.manifest import CAMPAIGN_SHORTCUT, PLATFORM
 from bot.adapters.slack.people import People, reach
-from bot.adapters.slack.work import Work
+from bot.adapters.slack.work import BUSY, Work
 from bot.events import Action
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUSY = "I'm busy right now, so I couldn't do that. Please try again in a minute."
 ADMINS_ONLY = "Only L&D admins can announce campaigns. Ask one of them, or type a question for me instead."
 
 

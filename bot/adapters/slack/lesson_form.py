@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.adapters.slack.blocks import plain_text
+from bot.adapters.slack.blocks import input_block, plain_text
 from bot.adapters.slack.syntax import parse
 from bot.events import LessonDraft
 
@@ -19,16 +19,6 @@ CALLBACK = "lb_save_lesson"
 TITLE_MAX = 200
 SUMMARY_MAX = 3000
 Errors = dict[str, str]
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain_text(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
 
 
 def prefill(slack_text: str) -> tuple[str, str]:
@@ -64,9 +54,9 @@ def lesson_modal(slack_text: str, pillars: list[tuple[str, str]], *, channel: st
         "close": plain_text("Cancel", 24),
         "private_metadata": json.dumps({"channel": channel, "ts": ts})[:3000],
         "blocks": [
-            _input("lb_l_title", "Title", title_input),
-            _input("lb_l_summary", "Summary: what someone learns from it", summary_input),
-            _input(
+            input_block("lb_l_title", "Title", title_input),
+            input_block("lb_l_summary", "Summary: what someone learns from it", summary_input),
+            input_block(
                 "lb_l_pillar",
                 "Strategic pillar it serves",
                 {
@@ -75,7 +65,7 @@ def lesson_modal(slack_text: str, pillars: list[tuple[str, str]], *, channel: st
                     "options": options,
                 },
             ),
-            _input(
+            input_block(
                 "lb_l_impact",
                 "Impact: what it changes for the business",
                 {
@@ -84,13 +74,13 @@ def lesson_modal(slack_text: str, pillars: list[tuple[str, str]], *, channel: st
                 },
                 optional=True,
             ),
-            _input(
+            input_block(
                 "lb_l_skills",
                 "Skills (comma-separated)",
                 {**text_input, "action_id": "skills"},
                 optional=True,
             ),
-            _input(
+            input_block(
                 "lb_l_audience",
                 "Audience: roles it is for (comma-separated; empty = everyone)",
                 {

@@ -23,6 +23,7 @@ WORKERS = 16  # Slack calls in flight at once for replies (each can take up to 1
 CAPACITY = 1000  # jobs waiting or running (~7 s of work at full speed); past this: "try again in a minute"
 URGENT_WORKERS = 4
 URGENT_CAPACITY = 64
+BUSY = "I'm busy right now, so I couldn't do that. Please try again in a minute."  # when submit says no
 
 
 class CountedExecutor(ThreadPoolExecutor):
