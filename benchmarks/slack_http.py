@@ -269,26 +269,40 @@ def serve_baseline() -> None:
     server.serve_forever()
 
 
+Row = tuple[str, list[float], list[float], float, float, int]  # name, acks, replies (ms), both rates, missing
+
+
+def latency_table(rows: list[Row], reply: str, replies: str, missing: str) -> list[str]:
+    """Markdown lines: each variant's ack and reply latencies and rates, then each later variant's
+    ratio to the first (the baseline run alongside). `reply`, `replies`, `missing` name the columns."""
+    lines = [
+        f"| app | ack p50 ms | ack p99 ms | {reply} p50 ms | {reply} p99 ms | acks/s | {replies}/s "
+        f"| {missing} |",
+        "|" + "---|" * 8,
+    ]
+    for name, acks, done, ack_rate, done_rate, lost in rows:
+        lines.append(
+            f"| {name} | {_pct(acks, 50):.1f} | {_pct(acks, 99):.1f} | {_pct(done, 50):.1f} "
+            f"| {_pct(done, 99):.1f} | {ack_rate:.0f} | {done_rate:.0f} | {lost} |"
+        )
+    _, base_acks, base_done, base_ack_rate, base_done_rate, _ = rows[0]
+    for name, acks, done, ack_rate, done_rate, _ in rows[1:]:
+        ratio = [
+            _pct(acks, 50) / _pct(base_acks, 50),
+            _pct(acks, 99) / _pct(base_acks, 99),
+            _pct(done, 50) / _pct(base_done, 50),
+            _pct(done, 99) / _pct(base_done, 99),
+            ack_rate / base_ack_rate,
+            done_rate / base_done_rate,
+        ]
+        lines.append(f"| ratio {name} / baseline | " + " | ".join(f"{x:.2f}x" for x in ratio) + " | |")
+    return lines
+
+
 def format_table(results: list[Result], requests: int, concurrency: int) -> str:
     """A markdown table: latencies, rates, and learnbot's ratio to the baseline run alongside."""
-    head = "| app | ack p50 ms | ack p99 ms | post p50 ms | post p99 ms | acks/s | answers/s | unanswered |"
-    lines = [head, "|" + "---|" * 8]
-    for r in results:
-        lines.append(
-            f"| {r.name} | {_pct(r.ack_ms, 50):.1f} | {_pct(r.ack_ms, 99):.1f} | {_pct(r.post_ms, 50):.1f} "
-            f"| {_pct(r.post_ms, 99):.1f} | {r.acks_per_s:.0f} | {r.answers_per_s:.0f} | {r.missing} |"
-        )
-    base = results[0]
-    for ours in results[1:]:
-        ratio = [
-            _pct(ours.ack_ms, 50) / _pct(base.ack_ms, 50),
-            _pct(ours.ack_ms, 99) / _pct(base.ack_ms, 99),
-            _pct(ours.post_ms, 50) / _pct(base.post_ms, 50),
-            _pct(ours.post_ms, 99) / _pct(base.post_ms, 99),
-            ours.acks_per_s / base.acks_per_s,
-            ours.answers_per_s / base.answers_per_s,
-        ]
-        lines.append(f"| ratio {ours.name} / baseline | " + " | ".join(f"{x:.2f}x" for x in ratio) + " | |")
+    rows = [(r.name, r.ack_ms, r.post_ms, r.acks_per_s, r.answers_per_s, r.missing) for r in results]
+    lines = latency_table(rows, "post", "answers", "unanswered")
     lines += ["", f"{requests} signed app_mention requests, {concurrency} concurrent."]
     for ours in results[1:]:
         met = "met" if _pct(ours.ack_ms, 99) <= ACK_TARGET_MS else "NOT met"

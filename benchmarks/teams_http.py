@@ -31,7 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.slack_http import QUESTIONS, _pct  # noqa: E402 - the same questions and percentile as Slack's
+from benchmarks.slack_http import QUESTIONS, latency_table  # noqa: E402 - the same as Slack's
 from tests.teams.fake_connector import FakeConnector  # noqa: E402
 
 TENANT = "72f988bf-0000-4000-8000-000000000001"
@@ -194,24 +194,8 @@ def _write_config(folder: Path) -> Path:
 
 def format_table(results: list[Result], requests: int, concurrency: int) -> str:
     """A markdown table: latencies, rates, and learnbot's ratio to the baseline run alongside."""
-    head = "| app | ack p50 ms | ack p99 ms | reply p50 ms | reply p99 ms | acks/s | replies/s | no reply |"
-    lines = [head, "|" + "---|" * 8]
-    for r in results:
-        lines.append(
-            f"| {r.name} | {_pct(r.ack_ms, 50):.1f} | {_pct(r.ack_ms, 99):.1f} | {_pct(r.reply_ms, 50):.1f} "
-            f"| {_pct(r.reply_ms, 99):.1f} | {r.acks_per_s:.0f} | {r.replies_per_s:.0f} | {r.missing} |"
-        )
-    base = results[0]
-    for ours in results[1:]:
-        ratio = [
-            _pct(ours.ack_ms, 50) / _pct(base.ack_ms, 50),
-            _pct(ours.ack_ms, 99) / _pct(base.ack_ms, 99),
-            _pct(ours.reply_ms, 50) / _pct(base.reply_ms, 50),
-            _pct(ours.reply_ms, 99) / _pct(base.reply_ms, 99),
-            ours.acks_per_s / base.acks_per_s,
-            ours.replies_per_s / base.replies_per_s,
-        ]
-        lines.append(f"| ratio {ours.name} / baseline | " + " | ".join(f"{x:.2f}x" for x in ratio) + " | |")
+    rows = [(r.name, r.ack_ms, r.reply_ms, r.acks_per_s, r.replies_per_s, r.missing) for r in results]
+    lines = latency_table(rows, "reply", "replies", "no reply")
     lines += [
         "",
         f"{requests} personal-chat messages (own conversation each, 50 learners), {concurrency} concurrent, "
