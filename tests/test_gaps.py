@@ -482,3 +482,29 @@ def test_cluster_ids_survive_new_questions_and_a_restart(library_db: str) -> Non
     parking = next(c for c in before if topic_of[c.id] == "parking")
     assert next(c for c in after if c.id == parking.id).questions == parking.questions + 1
     engine.dispose()
+
+
+def test_a_question_asked_just_after_indexing_is_dated_after_the_lessons(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # The console's clock stands still from when the chat opens; rounded down to the second it was
+    # earlier than lessons indexed a moment before, so a gap could close on a lesson already there.
+    settings = make_settings()
+    prepare(settings)
+    bot = open_bot(settings)
+    with bot.session() as session:
+        indexed = session.exec(select(func.max(ContentItem.updated_at))).one()
+    assert indexed is not None
+    just_after = indexed.replace(tzinfo=dt.UTC) + dt.timedelta(microseconds=1)
+
+    class RealClock:  # the real time, read the moment after the last lesson was indexed
+        def now(self) -> dt.datetime:
+            return just_after
+
+    bot.clock = RealClock()
+    chat = ConsoleChat(Router(bot))
+    chat.handle_line("what's on the canteen menu today")
+    with bot.session() as session:
+        [asked] = session.exec(select(Question.asked_at)).all()
+    assert asked.replace(tzinfo=None) > indexed.replace(tzinfo=None)
+    bot.engine.dispose()
